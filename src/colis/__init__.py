@@ -1,0 +1,3 @@
+"""Colis: self-hosted order fulfillment for online sellers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,35 @@
+"""Roles and what each may do. One table; every API write names the permission it needs."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner"
+    MANAGER = "manager"
+    STAFF = "staff"
+    READONLY = "readonly"
+
+
+READ = "read"
+ORDERS_WRITE = "orders.write"
+INVENTORY_WRITE = "inventory.write"
+CATALOG_WRITE = "catalog.write"
+LOCATIONS_WRITE = "locations.write"
+SETTINGS_WRITE = "settings.write"
+OUTBOX_MANAGE = "outbox.manage"
+USERS_MANAGE = "users.manage"
+
+_STAFF = {READ, ORDERS_WRITE, INVENTORY_WRITE}
+_MANAGER = _STAFF | {CATALOG_WRITE, LOCATIONS_WRITE, SETTINGS_WRITE, OUTBOX_MANAGE}
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset(_MANAGER | {USERS_MANAGE}),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.STAFF: frozenset(_STAFF),
+    Role.READONLY: frozenset({READ}),
+}
+
+
+def role_allows(role: str, permission: str) -> bool:
+    return permission in PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,124 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from colis.accounts.models import ApiToken, User
+from colis.accounts.roles import Role
+from colis.core.actor import Actor
+from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.timeline import event_record
+
+TOKEN_PREFIX = "colis_"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str
+
+
+def user_create(
+    *, email: str, role: str, password: str | None = None, name: str = "", actor: Actor
+) -> User:
+    """Create a user. Raises ValidationError (email, role, password) or Conflict (email taken)."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationError(
+            "A valid email is required.", code="invalid_email", fields={"email": "Not an email."}
+        ) from None
+    if role not in Role.values:
+        raise ValidationError(
+            f"Role must be one of {', '.join(Role.values)}.",
+            code="invalid_role",
+            fields={"role": "Unknown role."},
+        )
+    if password is not None:
+        try:
+            validate_password(password)
+        except DjangoValidationError as exc:
+            raise ValidationError(
+                "Password too weak.", code="weak_password", fields={"password": exc.messages}
+            ) from None
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise Conflict(
+                "A user with this email exists.", code="email_taken", fields={"email": "Taken."}
+            )
+        user = User(email=email, role=role, name=name)
+        user.set_password(password)  # None: no password sign-in, tokens only
+        user.save()
+        event_record(
+            subject_type="user",
+            subject_id=user.pk,
+            kind="user_created",
+            actor=actor,
+            data={"email": email, "role": role},
+        )
+    return user
+
+
+def token_create(*, user: User, name: str = "", actor: Actor) -> IssuedToken:
+    """Issue a new token for `user`; the raw token is returned here and never stored."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name, prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=token_hash(raw)
+        )
+        event_record(
+            subject_type="user",
+            subject_id=user.pk,
+            kind="token_created",
+            actor=actor,
+            data={"token_id": token.pk, "prefix": token.prefix},
+        )
+    return IssuedToken(token=token, raw=raw)
+
+
+def token_revoke(*, token_id: int, actor: Actor) -> ApiToken:
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+        if token is None:
+            raise NotFound("No such token.", code="token_not_found")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            event_record(
+                subject_type="user",
+                subject_id=token.user_id,
+                kind="token_revoked",
+                actor=actor,
+                data={"token_id": token.pk},
+            )
+    return token
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    """The live token for this raw value with its user, or None."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=token_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    return token
+
+
+def actor_for_token(token: ApiToken) -> Actor:
+    return Actor(kind="user", id=token.user_id, label=token.user.email, role=token.user.role)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Router
+
+from colis.core.models import WorkerHeartbeat
+
+router = Router(tags=["health"])
+WORKER_STALE = timedelta(seconds=30)
+
+
+@router.get(
+    "/health",
+    auth=None,
+    response={200: Any, 503: Any},
+    summary="Liveness, database and worker state (no token needed)",
+)
+def health(request: HttpRequest) -> Any:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+        seen = (
+            WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
+        )
+    except Exception:
+        database, seen = "unavailable", None
+    if seen is None:
+        worker = "not_running"
+    elif timezone.now() - seen > WORKER_STALE:
+        worker = "stale"
+    else:
+        worker = "ok"
+    status = "ok" if database == "ok" else "degraded"
+    return 200 if status == "ok" else 503, {
+        "status": status,
+        "database": database,
+        "worker": worker,
+    }

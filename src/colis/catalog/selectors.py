@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from colis.catalog.models import Product, sku_key
+from colis.core.errors import NotFound
+
+
+def product_get(*, product_id: int) -> Product:
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.", code="product_not_found")
+    return product
+
+
+def product_by_sku(*, sku: str) -> Product:
+    product = Product.objects.filter(sku_key=sku_key(sku)).first()
+    if product is None:
+        raise NotFound(
+            f"No product with SKU {sku!r}.",
+            code="product_not_found",
+            fields={"sku": "Unknown SKU."},
+        )
+    return product
+
+
+def products_by_skus(skus: Iterable[str]) -> dict[str, Product]:
+    """Products by upper-cased SKU key, in one query."""
+    keys = {sku_key(s) for s in skus if s}
+    if not keys:
+        return {}
+    return {p.sku_key: p for p in Product.objects.filter(sku_key__in=keys)}
+
+
+def product_list(*, q: str = "", active: bool | None = None) -> QuerySet[Product]:
+    qs = Product.objects.all()
+    if q:
+        qs = qs.filter(Q(sku_key=sku_key(q)) | Q(title__icontains=q) | Q(barcode=q.strip()))
+    if active is not None:
+        qs = qs.filter(active=active)
+    return qs

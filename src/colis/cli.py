@@ -1,0 +1,277 @@
+"""The `colis` command: serve, worker, migrate, user, token, check."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+OWNER_EMAIL_DEFAULT = "owner@example.com"
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "colis.settings")
+    import django
+
+    django.setup()
+
+
+def _err(message: str) -> int:
+    print(f"colis: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup()
+    from colis.core.worker import worker_run
+
+    worker_run(interval=args.interval, batch=args.batch)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    _setup()
+    from colis.accounts.services import user_create
+    from colis.core.actor import Actor
+    from colis.core.errors import DomainError
+
+    try:
+        user = user_create(
+            email=args.email,
+            role=args.role,
+            password=args.password,
+            name=args.name or "",
+            actor=Actor.system("cli"),
+        )
+    except DomainError as exc:
+        return _err(f"{exc.message} {exc.fields or ''}".strip())
+    print(f"created {user.role} {user.email}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    _setup()
+    from colis.accounts.models import User
+    from colis.accounts.services import token_create
+    from colis.core.actor import Actor
+
+    user = User.objects.filter(email=args.email.strip().lower(), is_active=True).first()
+    if user is None:
+        return _err(f"no active user with email {args.email}")
+    issued = token_create(user=user, name=args.name or "cli", actor=Actor.system("cli"))
+    print(issued.raw)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    problems = 0
+    print(f"home:      {settings.HOME}")
+    print(f"database:  {connection.vendor} ({connection.settings_dict.get('NAME')})")
+    try:
+        connection.ensure_connection()
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        print(
+            "           reachable"
+            + (
+                f", {len(pending)} migrations to apply (colis migrate)"
+                if pending
+                else ", schema up to date"
+            )
+        )
+        problems += bool(pending)
+    except Exception as exc:  # any driver error means the same to the operator
+        print(f"           NOT reachable: {exc}")
+        problems += 1
+    print(f"email:     {settings.EMAIL_URL.split('://', 1)[0]}://")
+    print(f"base url:  {settings.BASE_URL}")
+    try:
+        call_command("check", verbosity=0)
+        print("django:    system checks passed")
+    except Exception as exc:
+        print(f"django:    {exc}")
+        problems += 1
+    return 1 if problems else 0
+
+
+def _first_run(demo: bool) -> None:
+    """Migrate; create the owner and a token on an empty database; load demo data once."""
+    from django.core.management import call_command
+
+    from colis.accounts.models import User
+    from colis.accounts.roles import Role
+    from colis.accounts.services import token_create, user_create
+    from colis.core.actor import Actor
+
+    call_command("migrate", interactive=False, verbosity=0)
+    system = Actor.system("setup")
+    if not User.objects.exists():
+        import secrets
+
+        email = os.environ.get("COLIS_OWNER_EMAIL", OWNER_EMAIL_DEFAULT)
+        password = secrets.token_urlsafe(12)
+        owner = user_create(email=email, role=Role.OWNER, password=password, actor=system)
+        issued = token_create(user=owner, name="first run", actor=system)
+        print("Colis is set up. Keep these; they are shown only once:", flush=True)
+        print(f"  owner:     {owner.email}", flush=True)
+        print(f"  password:  {password}", flush=True)
+        print(f"  API token: {issued.raw}", flush=True)
+    if demo:
+        from colis.demo import demo_load
+
+        if demo_load(actor=system):
+            print("Demo data loaded.", flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from colis.home import ensure_home, secret_key
+
+    home = ensure_home()
+    secret_key()
+    _setup()
+    _first_run(args.demo)
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="colis.settings", COLIS_HOME=str(home))
+    web = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "colis.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(args.threads),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        "--access-logfile",
+        "-" if args.access_log else "/dev/null",
+    ]
+    children: dict[str, subprocess.Popen[bytes]] = {"web": subprocess.Popen(web, env=env)}
+    worker_cmd = [sys.executable, "-m", "colis.cli", "worker"]
+    if not args.no_worker:
+        children["worker"] = subprocess.Popen(worker_cmd, env=env)
+    print(
+        f"Colis is serving on http://{args.host}:{args.port} "
+        f"(API: /api/v1/, docs: /api/v1/docs){'' if args.no_worker else ' with its worker'}",
+        flush=True,
+    )
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while not stopping:
+        time.sleep(0.5)
+        if children["web"].poll() is not None:
+            code = children["web"].returncode or 1
+            print("colis: the web server stopped", file=sys.stderr)
+            break
+        worker = children.get("worker")
+        if worker is not None and worker.poll() is not None:
+            print("colis: the worker stopped; starting it again", file=sys.stderr)
+            children["worker"] = subprocess.Popen(worker_cmd, env=env)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="colis", description="Colis order fulfillment.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="set up on first run, then serve the API and worker")
+    serve.add_argument("--demo", action="store_true", help="load demo data on first run")
+    serve.add_argument("--host", default=os.environ.get("COLIS_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("COLIS_PORT", "8000")))
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("COLIS_WEB_WORKERS", "2")),
+        help="web processes (default 2)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("COLIS_WEB_THREADS", "4")),
+        help="threads per web process (default 4)",
+    )
+    serve.add_argument("--no-worker", action="store_true", help="do not start the worker")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the background worker")
+    worker.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
+    worker.add_argument("--batch", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="create or update the database schema")
+    migrate.add_argument("--verbosity", type=int, default=1)
+    migrate.set_defaults(func=cmd_migrate)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    create = user.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=["owner", "manager", "staff", "readonly"])
+    create.add_argument("--password")
+    create.add_argument("--name")
+    create.set_defaults(func=cmd_user_create)
+
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    tcreate = token.add_parser("create", help="create a token and print it")
+    tcreate.add_argument("--email", required=True)
+    tcreate.add_argument("--name")
+    tcreate.set_defaults(func=cmd_token_create)
+
+    check = sub.add_parser("check", help="check configuration and connectivity")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

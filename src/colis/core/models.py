@@ -1,0 +1,101 @@
+"""Cross-cutting tables: the timeline, the outbox, idempotency records, counters, the shop."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Shop(models.Model):
+    """The merchant's shop settings: one row (pk=1)."""
+
+    name = models.CharField(max_length=200, default="My shop")
+    locale = models.CharField(max_length=10, default="en")
+    currency = models.CharField(max_length=3, default="EUR")
+    demo_loaded_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Event(models.Model):
+    """One row of the timeline: who did what to which subject, with its parameters."""
+
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.BigIntegerField()
+    order_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=60)
+    actor_kind = models.CharField(max_length=20)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["order_id", "id"], name="event_order_idx"),
+            models.Index(fields=["subject_type", "subject_id", "id"], name="event_subject_idx"),
+        ]
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxMessage(models.Model):
+    """An effect outside the database, written in the same transaction as its cause."""
+
+    kind = models.CharField(max_length=40)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    payload = models.JSONField(default=dict)
+    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=12)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+        ]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an Idempotency-Key, replayed for the same key."""
+
+    scope = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_uniq")
+        ]
+
+
+class Counter(models.Model):
+    """A named sequence (order numbers), advanced under a row lock."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+
+class WorkerHeartbeat(models.Model):
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=200, blank=True, default="")
+    pid = models.IntegerField(default=0)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()

@@ -1,0 +1,59 @@
+"""The timeline writer: every change writes its event in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils import timezone
+
+from colis.core.actor import Actor
+from colis.core.models import Event
+
+
+def event_build(
+    *,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+    order_id: int | None = None,
+) -> Event:
+    return Event(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        order_id=order_id,
+        kind=kind,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        data=data or {},
+        created_at=timezone.now(),
+    )
+
+
+def event_record(
+    *,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    actor: Actor,
+    data: dict[str, Any] | None = None,
+    order_id: int | None = None,
+) -> Event:
+    """Write one event now; call it inside the transaction that makes the change."""
+    event = event_build(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        kind=kind,
+        actor=actor,
+        data=data,
+        order_id=order_id,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def events_record(events: Iterable[Event]) -> None:
+    Event.objects.bulk_create(list(events), batch_size=500)

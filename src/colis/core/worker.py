@@ -1,0 +1,91 @@
+"""The background worker: django-tasks' database worker plus a housekeeping thread.
+
+The housekeeping thread writes a heartbeat (shown by /api/v1/health) and requeues outbox rows
+whose worker died mid-delivery.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from colis.core.models import WorkerHeartbeat
+from colis.core.outbox import outbox_recover
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 5.0
+
+
+def load_handler_modules() -> None:
+    """Import the modules that register outbox handlers (settings.COLIS_OUTBOX_HANDLER_MODULES)."""
+    for name in settings.COLIS_OUTBOX_HANDLER_MODULES:
+        importlib.import_module(name)
+
+
+def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Event) -> None:
+    now = timezone.now()
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=worker_id,
+                defaults={
+                    "hostname": socket.gethostname()[:200],
+                    "pid": os.getpid(),
+                    "seen_at": timezone.now(),
+                },
+                create_defaults={
+                    "hostname": socket.gethostname()[:200],
+                    "pid": os.getpid(),
+                    "started_at": now,
+                    "seen_at": timezone.now(),
+                },
+            )
+            requeued = outbox_recover()
+            if requeued:
+                logger.info("requeued %s outbox messages", requeued)
+        except Exception:
+            logger.exception("worker housekeeping failed")
+        finally:
+            started.set()
+            connection.close()
+        stop.wait(HEARTBEAT_SECONDS)
+
+
+def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bool = False) -> None:
+    """Run until SIGTERM/SIGINT (or, with `batch`, until the queue is empty)."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    load_handler_modules()
+    worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    stop = threading.Event()
+    started = threading.Event()
+    thread = threading.Thread(
+        target=_housekeeping, args=(worker_id, started, stop), daemon=True, name="housekeeping"
+    )
+    thread.start()
+    started.wait(10)
+    worker = Worker(
+        queue_names=["*"],
+        interval=interval,
+        batch=batch,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=max_tasks,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+    worker.configure_signals()
+    try:
+        worker.run()
+    finally:
+        stop.set()
+        WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()

@@ -1,0 +1,214 @@
+"""The inventory service: the one way stock changes.
+
+`inventory_apply` takes every change of one business operation, sums them per level, locks the
+levels in primary-key order, refuses the whole operation if any level would go short, then writes
+the new quantities and one ledger row per change. Everything else here builds on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from colis.catalog.models import Product
+from colis.core.actor import Actor
+from colis.core.errors import NotFound, ValidationError
+from colis.core.locks import lock_by_pk
+from colis.core.timeline import event_record
+from colis.inventory.exceptions import InsufficientStock, Shortage
+from colis.inventory.models import InventoryLevel, StockMovement
+from colis.locations.models import Location
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StockChange:
+    """One change to a level: deltas, or `set_on_hand` to count it to an absolute value."""
+
+    product_id: int
+    location_id: int
+    reason: str
+    on_hand: int = 0
+    committed: int = 0
+    set_on_hand: int | None = None
+    note: str = ""
+    reference: str = ""
+    order_id: int | None = None
+
+
+Key = tuple[int, int]
+
+
+def _levels_locked(keys: set[Key]) -> dict[Key, InventoryLevel]:
+    """The levels for these (product, location) pairs, created if missing, locked by pk."""
+    existing = dict(
+        ((p, loc), pk)
+        for pk, p, loc in InventoryLevel.objects.filter(
+            product_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys}
+        ).values_list("pk", "product_id", "location_id")
+    )
+    missing = [k for k in keys if k not in existing]
+    if missing:
+        InventoryLevel.objects.bulk_create(
+            [InventoryLevel(product_id=p, location_id=loc) for p, loc in missing],
+            ignore_conflicts=True,
+        )
+        for pk, p, loc in InventoryLevel.objects.filter(
+            product_id__in={k[0] for k in missing}, location_id__in={k[1] for k in missing}
+        ).values_list("pk", "product_id", "location_id"):
+            existing[(p, loc)] = pk
+    locked = lock_by_pk(InventoryLevel.objects.all(), [existing[k] for k in keys])
+    return {(lvl.product_id, lvl.location_id): lvl for lvl in locked.values()}
+
+
+def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key, InventoryLevel]:
+    """Apply all `changes` atomically or none. Raises InsufficientStock listing every short level.
+
+    A level may not end with negative `on_hand`, nor with `committed` above `on_hand`, unless its
+    location allows negative stock.
+    """
+    if not changes:
+        return {}
+    keys = {(c.product_id, c.location_id) for c in changes}
+    with transaction.atomic():
+        levels = _levels_locked(keys)
+        allow_negative = dict(
+            Location.objects.filter(pk__in={k[1] for k in keys}).values_list(
+                "pk", "allow_negative_stock"
+            )
+        )
+        before = {k: (lvl.on_hand, lvl.committed) for k, lvl in levels.items()}
+        movements: list[StockMovement] = []
+        now = timezone.now()
+        for change in changes:
+            level = levels[(change.product_id, change.location_id)]
+            d_on_hand = change.on_hand
+            if change.set_on_hand is not None:
+                d_on_hand = change.set_on_hand - level.on_hand
+            level.on_hand += d_on_hand
+            level.committed += change.committed
+            movements.append(
+                StockMovement(
+                    level=level,
+                    product_id_snapshot=change.product_id,
+                    location_id_snapshot=change.location_id,
+                    delta_on_hand=d_on_hand,
+                    delta_committed=change.committed,
+                    on_hand_after=level.on_hand,
+                    committed_after=level.committed,
+                    reason=change.reason,
+                    note=change.note[:500],
+                    reference=change.reference[:100],
+                    order_id=change.order_id,
+                    actor_kind=actor.kind,
+                    actor_id=actor.id,
+                    actor_label=actor.label[:200],
+                    created_at=now,
+                )
+            )
+        shortages = [
+            (key, level)
+            for key, level in levels.items()
+            if not allow_negative.get(key[1], False)
+            and (level.on_hand < 0 or level.committed < 0 or level.committed > level.on_hand)
+        ]
+        if shortages:
+            skus = dict(
+                Product.objects.filter(pk__in={k[0] for k, _ in shortages}).values_list("pk", "sku")
+            )
+            raise InsufficientStock(
+                [
+                    Shortage(
+                        product_id=key[0],
+                        sku=skus.get(key[0], str(key[0])),
+                        location_id=key[1],
+                        requested_on_hand=level.on_hand,
+                        requested_committed=level.committed,
+                        on_hand=before[key][0],
+                        committed=before[key][1],
+                    )
+                    for key, level in sorted(shortages)
+                ]
+            )
+        changed = [lvl for k, lvl in levels.items() if (lvl.on_hand, lvl.committed) != before[k]]
+        for lvl in changed:
+            lvl.updated_at = now
+        InventoryLevel.objects.bulk_update(changed, ["on_hand", "committed", "updated_at"])
+        StockMovement.objects.bulk_create(movements)
+    return levels
+
+
+def _check_reason(reason: str) -> None:
+    from colis.inventory.models import ADJUSTMENT_REASONS
+
+    if reason not in ADJUSTMENT_REASONS:
+        raise ValidationError(
+            f"Reason must be one of {', '.join(ADJUSTMENT_REASONS)}.",
+            code="invalid_reason",
+            fields={"reason": "Unknown reason."},
+        )
+
+
+def inventory_adjust(
+    *,
+    product_id: int,
+    location_id: int,
+    reason: str,
+    delta: int | None = None,
+    set_on_hand: int | None = None,
+    note: str = "",
+    actor: Actor,
+) -> InventoryLevel:
+    """Change `on_hand` by `delta`, or count it to `set_on_hand` (exactly one of the two)."""
+    _check_reason(reason)
+    if (delta is None) == (set_on_hand is None):
+        raise ValidationError(
+            "Give either delta or set_on_hand.",
+            code="invalid_adjustment",
+            fields={"delta": "Exactly one of delta and set_on_hand."},
+        )
+    if set_on_hand is not None and set_on_hand < 0:
+        raise ValidationError(
+            "A count cannot be negative.",
+            code="invalid_adjustment",
+            fields={"set_on_hand": "Must be zero or more."},
+        )
+    if delta == 0:
+        raise ValidationError(
+            "A delta of zero changes nothing.",
+            code="invalid_adjustment",
+            fields={"delta": "Must not be zero."},
+        )
+    if not Location.objects.filter(pk=location_id).exists():
+        raise NotFound(
+            "No such location.",
+            code="location_not_found",
+            fields={"location_id": "Unknown location."},
+        )
+    change = StockChange(
+        product_id=product_id,
+        location_id=location_id,
+        reason=reason,
+        on_hand=delta or 0,
+        set_on_hand=set_on_hand,
+        note=note,
+    )
+    with transaction.atomic():
+        level = inventory_apply(changes=[change], actor=actor)[(product_id, location_id)]
+        event_record(
+            subject_type="inventory_level",
+            subject_id=level.pk,
+            kind="inventory_adjusted",
+            actor=actor,
+            data={
+                "product_id": product_id,
+                "location_id": location_id,
+                "reason": reason,
+                "delta": delta,
+                "set_on_hand": set_on_hand,
+                "on_hand": level.on_hand,
+            },
+        )
+    return level

@@ -1,0 +1,55 @@
+"""Values passed into the order services: what an order looks like before it exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LineDraft:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    title: str = ""
+    external_line_id: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OrderDraft:
+    email: str
+    shipping_address: dict[str, Any]
+    currency: str
+    financial_status: str
+    lines: tuple[LineDraft, ...]
+    number: str | None = None
+    channel: str | None = None
+    external_id: str | None = None
+    phone: str = ""
+    locale: str = ""
+    billing_address: dict[str, Any] | None = None
+    shipping_method: str = ""
+    shipping_price: Decimal = Decimal(0)
+    tax_total: Decimal = Decimal(0)
+    discount_total: Decimal = Decimal(0)
+    total: Decimal | None = None
+    ship_by: datetime | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OrderResult:
+    """One outcome of a batch: the order (new, or existing for a replayed channel id) or errors."""
+
+    index: int
+    order_id: int | None = None
+    number: str | None = None
+    created: bool = False
+    errors: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.errors is None

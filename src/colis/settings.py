@@ -1,0 +1,130 @@
+"""Django settings, read from the environment (see docs/operations.md for each variable)."""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from colis.home import colis_home, secret_key
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {
+            # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, so two writers
+            # queue on the busy timeout instead of failing on a lock upgrade.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA cache_size=-65536;"
+                "PRAGMA temp_store=MEMORY;"
+            ),
+        }
+        config["TEST"] = {"NAME": os.environ.get("COLIS_TEST_SQLITE_NAME") or None}
+    else:
+        config["CONN_MAX_AGE"] = 60
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+HOME = colis_home()
+DEBUG = _flag("COLIS_DEBUG")
+SECRET_KEY = secret_key()
+BASE_URL = os.environ.get("COLIS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("COLIS_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(
+        ","
+    )
+    if h.strip()
+]
+EMAIL_URL = os.environ.get("COLIS_EMAIL_URL", "console://")
+
+DATABASE_URL = os.environ.get("COLIS_DATABASE_URL") or f"sqlite:///{HOME / 'colis.sqlite3'}"
+DATABASES = {"default": _database(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_tasks",
+    "django_tasks_db",
+    "colis.core",
+    "colis.accounts",
+    "colis.catalog",
+    "colis.locations",
+    "colis.inventory",
+    "colis.orders",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "colis.api.middleware.ApiGuardMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "colis.urls"
+WSGI_APPLICATION = "colis.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+USE_I18N = True
+
+# The bulk endpoint takes up to 1,000 orders; anything above this is refused before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+COLIS_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "outbox"],
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("COLIS_LOG_LEVEL", "WARNING")},
+    "loggers": {"colis": {"level": os.environ.get("COLIS_LOG_LEVEL", "INFO")}},
+}
+
+# Seconds after which an outbox row claimed by a worker that stopped answering is delivered again.
+COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", "300"))
+COLIS_OUTBOX_HANDLER_MODULES = [
+    m.strip() for m in os.environ.get("COLIS_OUTBOX_HANDLER_MODULES", "").split(",") if m.strip()
+]

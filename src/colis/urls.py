@@ -1,0 +1,15 @@
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from colis.api.main import api
+from colis.api.middleware import error_response
+
+urlpatterns = [path("api/v1/", api.urls)]
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(404, "not_found", f"No such path: {request.path}")
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return error_response(500, "server_error", "Something went wrong on our side.")
