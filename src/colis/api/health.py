@@ -6,7 +6,7 @@ from typing import Any
 from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router
+from ninja import Router, Status
 
 from colis.core.models import WorkerHeartbeat
 
@@ -37,8 +37,9 @@ def health(request: HttpRequest) -> Any:
     else:
         worker = "ok"
     status = "ok" if database == "ok" else "degraded"
-    return 200 if status == "ok" else 503, {
+    body = {
         "status": status,
         "database": database,
         "worker": worker,
     }
+    return Status(200 if status == "ok" else 503, body)

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from colis.accounts.roles import INVENTORY_WRITE, READ
@@ -174,7 +174,7 @@ def adjustments_create(request: HttpRequest, body: AdjustmentIn) -> Any:
         actor=who,
     )
     level.product = product
-    return 201, level_out(level)
+    return Status(201, level_out(level))
 
 
 @router.get("/adjustments", summary="The stock ledger, newest first")
@@ -220,7 +220,7 @@ def receipts_create(request: HttpRequest, body: ReceiptIn) -> Any:
         expected_at=body.expected_at,
         actor=who,
     )
-    return 201, receipt_out(receipt)
+    return Status(201, receipt_out(receipt))
 
 
 @router.get("/receipts/{receipt_id}", summary="Read a receipt")
@@ -256,7 +256,7 @@ def transfers_create(request: HttpRequest, body: TransferIn) -> Any:
         reference=body.reference,
         actor=who,
     )
-    return 201, transfer_out(transfer)
+    return Status(201, transfer_out(transfer))
 
 
 @router.get("/transfers/{transfer_id}", summary="Read a transfer")

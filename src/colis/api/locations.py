@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from colis.accounts.roles import LOCATIONS_WRITE, READ
@@ -96,7 +96,7 @@ def locations_list(
 )
 def locations_create(request: HttpRequest, body: LocationIn) -> Any:
     who = require(request, LOCATIONS_WRITE)
-    return 201, location_out(location_create(data=_data(body, partial=False), actor=who))
+    return Status(201, location_out(location_create(data=_data(body, partial=False), actor=who)))
 
 
 @router.post("/priority", summary="Reorder every location's priority at once")
@@ -128,4 +128,4 @@ def locations_update(request: HttpRequest, location_id: int, body: LocationPatch
 def locations_delete(request: HttpRequest, location_id: int) -> Any:
     who = require(request, LOCATIONS_WRITE)
     location_delete(location_id=location_id, actor=who)
-    return 204, None
+    return Status(204, None)

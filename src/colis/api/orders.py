@@ -7,7 +7,7 @@ from typing import Any, Literal
 import orjson
 import pydantic
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from colis.accounts.roles import ORDERS_WRITE, READ, SETTINGS_WRITE
@@ -243,9 +243,8 @@ def orders_create_one(request: HttpRequest, body: OrderIn) -> Any:
     who = require(request, ORDERS_WRITE)
     result = order_create(draft=body.to_draft(), actor=who)
     assert result.order_id is not None
-    return (201 if result.created else 200), order_out(
-        order_get(order_id=result.order_id), status_labels()
-    )
+    order = order_out(order_get(order_id=result.order_id), status_labels())
+    return Status(201 if result.created else 200, order)
 
 
 @router.post(
@@ -337,7 +336,7 @@ def orders_status(request: HttpRequest, order_id: int, body: StatusIn) -> Any:
 def orders_note(request: HttpRequest, order_id: int, body: NoteIn) -> Any:
     who = require(request, ORDERS_WRITE)
     order_note_add(order_id=order_id, text=body.text, actor=who)
-    return 201, {"ok": True}
+    return Status(201, {"ok": True})
 
 
 @status_router.get("", summary="The fifteen order statuses with the shop's labels")

@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from colis.accounts.roles import CATALOG_WRITE, READ
@@ -105,7 +105,7 @@ def products_list(
 @router.post("", response=CREATED, summary="Create a product")
 def products_create(request: HttpRequest, body: ProductIn) -> Any:
     who = require(request, CATALOG_WRITE)
-    return 201, product_out(product_create(data=_data(body, partial=False), actor=who))
+    return Status(201, product_out(product_create(data=_data(body, partial=False), actor=who)))
 
 
 @router.get("/{product_id}", summary="Read a product")
