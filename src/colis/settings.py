@@ -32,9 +32,9 @@ def _database(url: str) -> dict:
             ),
         }
         config["TEST"] = {"NAME": os.environ.get("COLIS_TEST_SQLITE_NAME") or None}
-    else:
-        config["CONN_MAX_AGE"] = 60
-        config["CONN_HEALTH_CHECKS"] = True
+    # Keep each web thread's connection between requests: opening one (and, for SQLite,
+    # running the PRAGMAs above) costs more than a whole small request.
+    config["CONN_MAX_AGE"] = int(os.environ.get("COLIS_DB_CONN_MAX_AGE", "300"))
     return config
 
 

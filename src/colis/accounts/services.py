@@ -16,6 +16,7 @@ from colis.accounts.models import ApiToken, User
 from colis.accounts.roles import Role
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.sql import fetch_all
 from colis.core.timeline import event_record
 
 TOKEN_PREFIX = "colis_"
@@ -108,17 +109,17 @@ def token_revoke(*, token_id: int, actor: Actor) -> ApiToken:
     return token
 
 
-def token_authenticate(raw: str) -> ApiToken | None:
-    """The live token for this raw value with its user, or None."""
+def token_authenticate(raw: str) -> Actor | None:
+    """The actor behind a live token (not revoked, user active), or None. One query."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(token_hash=token_hash(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
+    rows = fetch_all(
+        f"SELECT u.id, u.email, u.role FROM {ApiToken._meta.db_table} t "
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active",
+        [token_hash(raw)],
     )
-    return token
-
-
-def actor_for_token(token: ApiToken) -> Actor:
-    return Actor(kind="user", id=token.user_id, label=token.user.email, role=token.user.role)
+    if not rows:
+        return None
+    user_id, email, role = rows[0]
+    return Actor(kind="user", id=user_id, label=email, role=role)

@@ -6,17 +6,14 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from colis.accounts.roles import role_allows
-from colis.accounts.services import actor_for_token, token_authenticate
+from colis.accounts.services import token_authenticate
 from colis.core.actor import Actor
 from colis.core.errors import PermissionDenied
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        found = token_authenticate(token)
-        if found is None:
-            return None
-        return actor_for_token(found)
+        return token_authenticate(token)
 
 
 def actor(request: HttpRequest) -> Actor:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from colis.accounts.roles import LOCATIONS_WRITE, READ
 from colis.api.auth import require
@@ -23,7 +23,7 @@ from colis.locations.services import (
 router = Router(tags=["locations"])
 
 
-class AddressIn(Schema):
+class AddressIn(BaseModel):
     name: str = Field("", max_length=255)
     company: str = Field("", max_length=255)
     line1: str = Field("", max_length=255)

@@ -8,7 +8,7 @@ import orjson
 import pydantic
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from colis.accounts.roles import ORDERS_WRITE, READ, SETTINGS_WRITE
 from colis.api.auth import require
@@ -48,7 +48,7 @@ status_router = Router(tags=["orders"])
 MONEY = {"ge": 0, "max_digits": 18, "decimal_places": 4}
 
 
-class LineIn(Schema):
+class LineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     quantity: int = Field(ge=1, le=1_000_000)
     unit_price: Decimal = Field(**MONEY)
@@ -56,7 +56,7 @@ class LineIn(Schema):
     external_line_id: str | None = Field(None, max_length=128)
 
 
-class OrderIn(Schema):
+class OrderIn(BaseModel):
     number: str | None = Field(None, max_length=64)
     channel: str | None = Field(None, max_length=64)
     external_id: str | None = Field(None, max_length=128)
@@ -110,7 +110,7 @@ class OrderIn(Schema):
         )
 
 
-class BulkIn(Schema):
+class BulkIn(BaseModel):
     orders: list[OrderIn] = Field(max_length=MAX_BATCH)
 
 
@@ -243,7 +243,8 @@ def orders_create_one(request: HttpRequest, body: OrderIn) -> Any:
     who = require(request, ORDERS_WRITE)
     result = order_create(draft=body.to_draft(), actor=who)
     assert result.order_id is not None
-    order = order_out(order_get(order_id=result.order_id), status_labels())
+    found = result.order if result.created else order_get(order_id=result.order_id)
+    order = order_out(found, status_labels())
     return Status(201 if result.created else 200, order)
 
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from colis.catalog.models import Product, sku_key
 from colis.core.errors import NotFound
+from colis.core.sql import fetch_all, in_list
 
 
 def product_get(*, product_id: int) -> Product:
@@ -32,6 +34,26 @@ def products_by_skus(skus: Iterable[str]) -> dict[str, Product]:
     if not keys:
         return {}
     return {p.sku_key: p for p in Product.objects.filter(sku_key__in=keys)}
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRef:
+    pk: int
+    sku: str
+    title: str
+
+
+def product_refs_by_skus(skus: Iterable[str]) -> dict[str, ProductRef]:
+    """(id, sku, title) by upper-cased SKU key, in one plain query (the order hot path)."""
+    keys = sorted({sku_key(s) for s in skus if s})
+    if not keys:
+        return {}
+    rows = fetch_all(
+        f"SELECT id, sku, title, sku_key FROM {Product._meta.db_table} "
+        f"WHERE sku_key IN ({in_list(keys)})",
+        keys,
+    )
+    return {key: ProductRef(pk, sku, title) for pk, sku, title, key in rows}
 
 
 def product_list(*, q: str = "", active: bool | None = None) -> QuerySet[Product]:

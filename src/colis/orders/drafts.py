@@ -49,6 +49,7 @@ class OrderResult:
     number: str | None = None
     created: bool = False
     errors: dict[str, Any] | None = None
+    order: Any = None  # the created Order with its lines, when asked for
 
     @property
     def ok(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,10 +25,25 @@ class OrderFilters:
     created_before: datetime | None = None
 
 
+_LABELS_TTL = 2.0
+_labels_cache: tuple[float, dict[int, str]] | None = None
+
+
 def status_labels() -> dict[int, str]:
+    """Status id -> the shop's label. Cached per process for two seconds; renaming clears it."""
+    global _labels_cache
+    now = time.monotonic()
+    if _labels_cache is not None and now - _labels_cache[0] < _LABELS_TTL:
+        return _labels_cache[1]
     labels = {s.value: s.label for s in OrderStatus}
     labels.update(OrderStatusLabel.objects.values_list("status", "label"))
+    _labels_cache = (now, labels)
     return labels
+
+
+def status_labels_forget() -> None:
+    global _labels_cache
+    _labels_cache = None
 
 
 def _parse_statuses(raw: str) -> list[int]:
@@ -88,13 +104,13 @@ def order_page(*, filters: OrderFilters, after_id: int | None, limit: int) -> li
 
 
 def order_get(*, order_id: int) -> Order:
-    order = (
-        Order.objects.filter(pk=order_id)
-        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
-        .first()
-    )
+    """The order with its lines (two plain queries)."""
+    order = Order.objects.filter(pk=order_id).first()
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
+    lines = list(OrderLine.objects.filter(order_id=order_id).order_by("position"))
+    # Fill the prefetch cache so `order.lines.all()` reads these without a query.
+    order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     return order
 
 

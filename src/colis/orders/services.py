@@ -18,14 +18,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from colis.catalog.models import sku_key
-from colis.catalog.selectors import products_by_skus
+from colis.catalog.selectors import ProductRef, product_refs_by_skus
 from colis.core.actor import Actor
 from colis.core.addresses import address_errors, phone_normalize
+from colis.core.bulk import bulk_insert
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
+from colis.core.models import Event
 from colis.core.money import is_currency
 from colis.core.sequences import counter_allocate
-from colis.core.timeline import event_build, event_record, events_record
+from colis.core.sql import fetch_all, in_list
+from colis.core.timeline import event_record
 from colis.orders.drafts import OrderDraft, OrderResult
 from colis.orders.models import Order, OrderLine
 from colis.orders.status import (
@@ -42,6 +45,60 @@ MAX_LINES = 500
 MAX_BATCH = 1000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_CHANNEL = "api"
+FINANCIAL_STATUSES = frozenset(FinancialStatus.values)
+CANCELLED = int(OrderStatus.CANCELLED)
+ORDER_COLUMNS = (
+    "number",
+    "channel",
+    "external_id",
+    "email",
+    "phone",
+    "locale",
+    "buyer_name",
+    "shipping_address",
+    "billing_address",
+    "currency",
+    "subtotal",
+    "shipping_price",
+    "tax_total",
+    "discount_total",
+    "total",
+    "financial_status",
+    "status",
+    "fulfillment_status",
+    "shipping_method",
+    "ship_by",
+    "tags",
+    "note",
+    "cancelled_at",
+    "cancel_reason",
+    "created_at",
+    "updated_at",
+)
+LINE_COLUMNS = (
+    "order",
+    "position",
+    "product",
+    "sku",
+    "title",
+    "quantity",
+    "unit_price",
+    "quantity_fulfilled",
+    "quantity_cancelled",
+    "external_line_id",
+)
+ORDER_TABLE = Order._meta.db_table
+EVENT_COLUMNS = (
+    "subject_type",
+    "subject_id",
+    "order_id",
+    "kind",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "data",
+    "created_at",
+)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -53,6 +110,8 @@ class _Checked:
     billing: dict[str, Any] | None
     phone: str
     subtotal: Decimal
+    number: str = ""
+    status: int = 0
 
 
 def _check_offline(index: int, draft: OrderDraft) -> tuple[_Checked | None, dict[str, Any]]:
@@ -62,7 +121,7 @@ def _check_offline(index: int, draft: OrderDraft) -> tuple[_Checked | None, dict
         errors["email"] = "A valid email address is required."
     if not is_currency(draft.currency):
         errors["currency"] = "An ISO 4217 currency code is required (EUR, USD, ...)."
-    if draft.financial_status not in FinancialStatus.values:
+    if draft.financial_status not in FINANCIAL_STATUSES:
         errors["financial_status"] = f"One of {', '.join(FinancialStatus.values)}."
     if not draft.lines:
         errors["lines"] = "At least one line is required."
@@ -109,6 +168,15 @@ def _check_offline(index: int, draft: OrderDraft) -> tuple[_Checked | None, dict
     ), {}
 
 
+def _numbers_taken(numbers: list[str]) -> set[str]:
+    if not numbers:
+        return set()
+    rows = fetch_all(
+        f"SELECT number FROM {ORDER_TABLE} WHERE number IN ({in_list(numbers)})", numbers
+    )
+    return {r[0] for r in rows}
+
+
 def _numbers_for(count: int, taken_in_batch: set[str]) -> list[str]:
     """`count` fresh generated numbers that no order (nor this batch) uses."""
     numbers: list[str] = []
@@ -116,24 +184,35 @@ def _numbers_for(count: int, taken_in_batch: set[str]) -> list[str]:
         need = count - len(numbers)
         first = counter_allocate(name="order_number", count=need)
         fresh = [str(n) for n in range(first, first + need)]
-        used = set(Order.objects.filter(number__in=fresh).values_list("number", flat=True))
+        used = _numbers_taken(fresh)
         numbers += [n for n in fresh if n not in used and n not in taken_in_batch]
     return numbers
 
 
 def _write(
-    checked: list[_Checked], products: dict[str, Any], actor: Actor, results: dict[int, OrderResult]
+    checked: list[_Checked],
+    products: dict[str, ProductRef],
+    actor: Actor,
+    results: dict[int, OrderResult],
+    materialize: bool = False,
 ) -> None:
     """Inside a transaction: refuse or replay against the database, then insert the rest."""
     pairs = {(c.channel, c.draft.external_id) for c in checked if c.draft.external_id}
     existing: dict[tuple[str, str], tuple[int, str]] = {}
     if pairs:
-        rows = Order.objects.filter(
-            channel__in={p[0] for p in pairs}, external_id__in={p[1] for p in pairs}
-        ).values_list("channel", "external_id", "pk", "number")
-        existing = {(ch, ext): (pk, num) for ch, ext, pk, num in rows if (ch, ext) in pairs}
-    supplied = [c.draft.number.strip() for c in checked if c.draft.number]
-    taken = set(Order.objects.filter(number__in=supplied).values_list("number", flat=True))
+        by_channel: dict[str, list[str]] = {}
+        for channel, external_id in sorted(pairs):
+            by_channel.setdefault(channel, []).append(external_id)
+        # (channel, external_id) leads the unique index, so each group is an index lookup.
+        where = " OR ".join(
+            f"(channel = %s AND external_id IN ({in_list(ids)}))" for ids in by_channel.values()
+        )
+        params = [v for ch, ids in by_channel.items() for v in (ch, *ids)]
+        rows = fetch_all(
+            f"SELECT channel, external_id, id, number FROM {ORDER_TABLE} WHERE {where}", params
+        )
+        existing = {(ch, e): (pk, num) for ch, e, pk, num in rows}
+    taken = _numbers_taken([c.draft.number.strip() for c in checked if c.draft.number])
 
     to_create: list[_Checked] = []
     batch_pairs: dict[tuple[str, str], int] = {}
@@ -168,82 +247,130 @@ def _write(
 
     generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number), batch_numbers))
     now = timezone.now()
-    orders: list[Order] = []
+    order_rows: list[tuple[Any, ...]] = []
     for c in to_create:
         d = c.draft
         status = INITIAL_STATUS[d.financial_status]
         total = (
             d.total
             if d.total is not None
-            else (c.subtotal + d.shipping_price + d.tax_total - d.discount_total)
+            else c.subtotal + d.shipping_price + d.tax_total - d.discount_total
         )
-        orders.append(
-            Order(
-                number=d.number.strip() if d.number else next(generated),
-                channel=c.channel,
-                external_id=d.external_id.strip() if d.external_id else None,
-                email=d.email.strip().lower(),
-                phone=c.phone,
-                locale=d.locale,
-                buyer_name=c.shipping["name"] or c.shipping["company"],
-                shipping_address=c.shipping,
-                billing_address=c.billing,
-                currency=d.currency,
-                subtotal=c.subtotal,
-                shipping_price=d.shipping_price,
-                tax_total=d.tax_total,
-                discount_total=d.discount_total,
-                total=total,
-                financial_status=d.financial_status,
-                status=status,
-                fulfillment_status="unfulfilled",
-                shipping_method=d.shipping_method,
-                ship_by=d.ship_by,
-                tags=list(d.tags),
-                note=d.note,
-                cancelled_at=now if status == OrderStatus.CANCELLED else None,
-                created_at=now,
-                updated_at=now,
+        c.number = d.number.strip() if d.number else next(generated)
+        c.status = status
+        order_rows.append(
+            (
+                c.number,
+                c.channel,
+                d.external_id.strip() if d.external_id else None,
+                d.email.strip().lower(),
+                c.phone,
+                d.locale,
+                c.shipping["name"] or c.shipping["company"],
+                c.shipping,
+                c.billing,
+                d.currency,
+                c.subtotal,
+                d.shipping_price,
+                d.tax_total,
+                d.discount_total,
+                total,
+                d.financial_status,
+                status,
+                "unfulfilled",
+                d.shipping_method,
+                d.ship_by,
+                list(d.tags),
+                d.note,
+                now if status == CANCELLED else None,
+                "",
+                now,
+                now,
             )
         )
-    Order.objects.bulk_create(orders)
-    lines: list[OrderLine] = []
-    events = []
-    for c, order in zip(to_create, orders, strict=True):
+    ids = dict(bulk_insert(Order, ORDER_COLUMNS, order_rows, returning=("number", "id")))
+    line_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    for c in to_create:
+        order_id = ids[c.number]
+        cancelled = c.status == CANCELLED
         for position, ln in enumerate(c.draft.lines):
             product = products[sku_key(ln.sku)]
-            lines.append(
-                OrderLine(
-                    order_id=order.pk,
-                    position=position,
-                    product_id=product.pk,
-                    sku=product.sku,
-                    title=ln.title or product.title,
-                    quantity=ln.quantity,
-                    unit_price=ln.unit_price,
-                    external_line_id=ln.external_line_id,
-                    quantity_cancelled=ln.quantity if order.status == OrderStatus.CANCELLED else 0,
+            line_rows.append(
+                (
+                    order_id,
+                    position,
+                    product.pk,
+                    product.sku,
+                    ln.title or product.title,
+                    ln.quantity,
+                    ln.unit_price,
+                    0,
+                    ln.quantity if cancelled else 0,
+                    ln.external_line_id,
                 )
             )
-        events.append(
-            event_build(
-                subject_type="order",
-                subject_id=order.pk,
-                order_id=order.pk,
-                kind="order_created",
-                actor=actor,
-                data={
-                    "number": order.number,
-                    "status": STATUS_NAMES[order.status],
-                    "channel": order.channel,
-                },
+        event_rows.append(
+            (
+                "order",
+                order_id,
+                order_id,
+                "order_created",
+                actor.kind,
+                actor.id,
+                actor.label[:200],
+                {"number": c.number, "status": STATUS_NAMES[c.status], "channel": c.channel},
+                now,
             )
         )
         results[c.index] = OrderResult(
-            index=c.index, order_id=order.pk, number=order.number, created=True
+            index=c.index, order_id=order_id, number=c.number, created=True
         )
-    OrderLine.objects.bulk_create(lines, batch_size=1000)
-    events_record(events)
+    line_ids = bulk_insert(
+        OrderLine,
+        LINE_COLUMNS,
+        line_rows,
+        returning=("id", "order", "position") if materialize else (),
+        chunk=1000,
+    )
+    bulk_insert(Event, EVENT_COLUMNS, event_rows)
+    if materialize:
+        _materialize(to_create, order_rows, line_rows, ids, line_ids, results)
+
+
+def _materialize(
+    to_create: list[_Checked],
+    order_rows: list[tuple[Any, ...]],
+    line_rows: list[tuple[Any, ...]],
+    ids: dict[str, int],
+    line_returned: list[tuple[Any, ...]],
+    results: dict[int, OrderResult],
+) -> None:
+    """Attach the new orders, as model instances with their lines, to their results."""
+    line_ids = {(order_id, position): pk for pk, order_id, position in line_returned}
+    lines_by_order: dict[int, list[OrderLine]] = {}
+    for row in line_rows:
+        values = dict(zip(LINE_COLUMNS, row, strict=True))
+        order_id, product_id = values.pop("order"), values.pop("product")
+        lines_by_order.setdefault(order_id, []).append(
+            OrderLine(
+                pk=line_ids[(order_id, values["position"])],
+                order_id=order_id,
+                product_id=product_id,
+                **values,
+            )
+        )
+    for c, row in zip(to_create, order_rows, strict=True):
+        order = Order(pk=ids[c.number], **dict(zip(ORDER_COLUMNS, row, strict=True)))
+        order._prefetched_objects_cache = {"lines": lines_by_order[order.pk]}  # type: ignore[attr-defined]
+        result = results[c.index]
+        results[c.index] = OrderResult(
+            index=result.index,
+            order_id=result.order_id,
+            number=result.number,
+            created=True,
+            order=order,
+        )
 
 
 def orders_create(
@@ -251,8 +378,12 @@ def orders_create(
     drafts: Sequence[OrderDraft],
     actor: Actor,
     pre_errors: dict[int, dict[str, Any]] | None = None,
+    materialize: bool = False,
 ) -> list[OrderResult]:
     """Create many orders; one result per draft, in order.
+
+    With `materialize`, each created order's result carries the Order (lines included) as
+    written, so a caller can render it without reading it back.
 
     An order whose (channel, external_id) exists is not created again: its result names the
     existing order with `created=False`. `pre_errors` carries errors the caller found while
@@ -275,7 +406,7 @@ def orders_create(
             results[index] = OrderResult(index=index, errors=errors)
         else:
             checked.append(ok)
-    products = products_by_skus(ln.sku for c in checked for ln in c.draft.lines)
+    products = product_refs_by_skus(ln.sku for c in checked for ln in c.draft.lines)
     valid: list[_Checked] = []
     for c in checked:
         unknown = {
@@ -291,7 +422,7 @@ def orders_create(
         written: dict[int, OrderResult] = {}
         try:
             with transaction.atomic():
-                _write(valid, products, actor, written)
+                _write(valid, products, actor, written, materialize)
         except IntegrityError:
             # A concurrent writer took a number or a channel id between our check and insert
             # (PostgreSQL); the next pass sees its row and replays or refuses accordingly.
@@ -304,8 +435,11 @@ def orders_create(
 
 
 def order_create(*, draft: OrderDraft, actor: Actor) -> OrderResult:
-    """Create one order. Raises ValidationError naming each bad field."""
-    result = orders_create(drafts=[draft], actor=actor)[0]
+    """Create one order (or find it by channel id). Raises ValidationError naming each field.
+
+    A created order comes back on `result.order`; an existing one only by id.
+    """
+    result = orders_create(drafts=[draft], actor=actor, materialize=True)[0]
     if result.errors:
         raise ValidationError("The order is not valid.", code="invalid_order", fields=result.errors)
     return result
@@ -421,6 +555,7 @@ def order_note_add(*, order_id: int, text: str, actor: Actor) -> None:
 
 def status_label_set(*, status: int, label: str, actor: Actor) -> None:
     from colis.orders.models import OrderStatusLabel
+    from colis.orders.selectors import status_labels_forget
 
     label = (label or "").strip()
     if status not in STATUS_NAMES:
@@ -433,6 +568,7 @@ def status_label_set(*, status: int, label: str, actor: Actor) -> None:
         )
     with transaction.atomic():
         OrderStatusLabel.objects.update_or_create(status=status, defaults={"label": label})
+        transaction.on_commit(status_labels_forget)
         event_record(
             subject_type="order_status",
             subject_id=status,
