@@ -9,13 +9,14 @@ its type needs one (JSON, dates, decimals).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
 import orjson
 from django.db import connection, models
 
+SMALL_BATCH = 8
 _PASS_THROUGH = (
     models.CharField,
     models.TextField,
@@ -91,20 +92,84 @@ def bulk_insert(
                 out_rows.extend(cursor.fetchall())
         prepared, count = [], 0
 
+    if connection.vendor == "postgresql":
+        return _pg_insert(model, cols, back, _prepare(rows, preparers, memo, json_prep), chunk)
     with connection.cursor() as cursor:
-        for row in rows:
-            for i, (field, value) in enumerate(zip(preparers, row, strict=True)):
-                if field is None or value is None:
-                    prepared.append(value)
-                elif isinstance(value, (dict, list)):
-                    prepared.append(json_prep(value))
-                else:
-                    key = (i, type(value), value)
-                    if key not in memo:
-                        memo[key] = field.get_db_prep_save(value, connection)
-                    prepared.append(memo[key])
+        for values in _prepare(rows, preparers, memo, json_prep):
+            prepared.extend(values)
             count += 1
             if count == chunk:
                 flush(cursor)
         flush(cursor)
     return out_rows
+
+
+def _prepare(
+    rows: Iterable[Sequence[Any]], preparers: list[Any], memo: dict[Any, Any], json_prep: Any
+) -> Iterator[list[Any]]:
+    for row in rows:
+        values: list[Any] = []
+        for i, (field, value) in enumerate(zip(preparers, row, strict=True)):
+            if field is None or value is None:
+                values.append(value)
+            elif isinstance(value, (dict, list)):
+                values.append(json_prep(value))
+            else:
+                key = (i, type(value), value)
+                if key not in memo:
+                    memo[key] = field.get_db_prep_save(value, connection)
+                values.append(memo[key])
+        yield values
+
+
+@cache
+def _pg_unnest_statement(
+    model: type[models.Model], columns: tuple[str, ...], returning: tuple[str, ...]
+) -> str:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(c) for c in columns]
+    names = ", ".join(quote(f.column) for f in fields)
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(meta.get_field(c).column) for c in returning)
+    return sql
+
+
+def _pg_insert(
+    model: type[models.Model],
+    cols: tuple[str, ...],
+    back: tuple[str, ...],
+    rows: Iterator[list[Any]],
+    chunk: int,
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one short `INSERT ... SELECT * FROM unnest(array, ...)` per chunk, with
+    server-side parameters. The statement text stays the same whatever the row count, so it
+    is parsed once, and each column travels as one array."""
+    import psycopg
+
+    connection.ensure_connection()
+    out: list[tuple[Any, ...]] = []
+    sql = _pg_unnest_statement(model, cols, back)
+    with psycopg.Cursor(connection.connection) as cursor:
+
+        def send(batch: list[list[Any]]) -> None:
+            if len(batch) <= SMALL_BATCH:
+                # A few rows: a plain multi-row VALUES plans faster than unnest.
+                flat = [v for values in batch for v in values]
+                cursor.execute(_statement(model, cols, len(batch), back), flat)
+            else:
+                cursor.execute(sql, [list(column) for column in zip(*batch, strict=True)])
+            if back:
+                out.extend(cursor.fetchall())
+
+        batch: list[list[Any]] = []
+        for values in rows:
+            batch.append(values)
+            if len(batch) == chunk:
+                send(batch)
+                batch = []
+        if batch:
+            send(batch)
+    return out

@@ -28,3 +28,13 @@ def counter_allocate(*, name: str, count: int = 1, start: int = 1000) -> int:
         except IntegrityError:
             pass  # created by a concurrent caller
     raise RuntimeError(f"counter {name!r} could not be advanced")
+
+
+def counter_raise_to(*, name: str, value: int, start: int = 1000) -> None:
+    """Make sure the next value handed out by `counter_allocate` is above `value`."""
+    counter_allocate(name=name, count=0, start=start)
+    fetch_all(
+        f"UPDATE {Counter._meta.db_table} SET value = %s WHERE name = %s AND value < %s "
+        "RETURNING value",
+        [value, name, value],
+    )

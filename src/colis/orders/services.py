@@ -26,7 +26,7 @@ from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
 from colis.core.models import Event
 from colis.core.money import is_currency
-from colis.core.sequences import counter_allocate
+from colis.core.sequences import counter_allocate, counter_raise_to
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
 from colis.orders.drafts import OrderDraft, OrderResult
@@ -45,6 +45,7 @@ MAX_LINES = 500
 MAX_BATCH = 1000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_CHANNEL = "api"
+NUMBER_COUNTER = "order_number"
 FINANCIAL_STATUSES = frozenset(FinancialStatus.values)
 CANCELLED = int(OrderStatus.CANCELLED)
 ORDER_COLUMNS = (
@@ -177,16 +178,16 @@ def _numbers_taken(numbers: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _numbers_for(count: int, taken_in_batch: set[str]) -> list[str]:
-    """`count` fresh generated numbers that no order (nor this batch) uses."""
-    numbers: list[str] = []
-    while len(numbers) < count:
-        need = count - len(numbers)
-        first = counter_allocate(name="order_number", count=need)
-        fresh = [str(n) for n in range(first, first + need)]
-        used = _numbers_taken(fresh)
-        numbers += [n for n in fresh if n not in used and n not in taken_in_batch]
-    return numbers
+def _numbers_for(count: int) -> list[str]:
+    """`count` fresh generated numbers.
+
+    Generated numbers are the digits of a counter that is always kept above every all-digit
+    number a caller supplied (see `_write`), so they cannot collide with an existing order.
+    """
+    if not count:
+        return []
+    first = counter_allocate(name=NUMBER_COUNTER, count=count)
+    return [str(n) for n in range(first, first + count)]
 
 
 def _write(
@@ -245,7 +246,10 @@ def _write(
     if not to_create:
         return
 
-    generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number), batch_numbers))
+    numeric = [int(n) for n in batch_numbers if n.isdigit() and len(n) <= 18]
+    if numeric:
+        counter_raise_to(name=NUMBER_COUNTER, value=max(numeric))
+    generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number)))
     now = timezone.now()
     order_rows: list[tuple[Any, ...]] = []
     for c in to_create:
