@@ -75,6 +75,20 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    _setup()
+    from colis.accounts.services import token_revoke
+    from colis.core.actor import Actor
+    from colis.core.errors import DomainError
+
+    try:
+        token = token_revoke(token_id=args.id, actor=Actor.system("cli"))
+    except DomainError as exc:
+        return _err(exc.message)
+    print(f"revoked token {token.pk} ({token.prefix}...)")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
@@ -262,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     tcreate.add_argument("--email", required=True)
     tcreate.add_argument("--name")
     tcreate.set_defaults(func=cmd_token_create)
+    trevoke = token.add_parser("revoke", help="revoke a token by its id")
+    trevoke.add_argument("--id", type=int, required=True)
+    trevoke.set_defaults(func=cmd_token_revoke)
 
     check = sub.add_parser("check", help="check configuration and connectivity")
     check.set_defaults(func=cmd_check)

@@ -123,3 +123,43 @@ def token_authenticate(raw: str) -> Actor | None:
         return None
     user_id, email, role = rows[0]
     return Actor(kind="user", id=user_id, label=email, role=role)
+
+
+def user_update(
+    *, user_id: int, role: str | None = None, is_active: bool | None = None, actor: Actor
+) -> User:
+    """Change a user's role or switch it off. The last active owner cannot be demoted or
+    switched off (Conflict `last_owner`)."""
+    if role is not None and role not in Role.values:
+        raise ValidationError(
+            f"Role must be one of {', '.join(Role.values)}.",
+            code="invalid_role",
+            fields={"role": "Unknown role."},
+        )
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id).first()
+        if user is None:
+            raise NotFound("No such user.", code="user_not_found")
+        owners = list(User.objects.select_for_update().filter(role=Role.OWNER, is_active=True))
+        losing_owner = user.role == Role.OWNER and (
+            (role is not None and role != Role.OWNER) or is_active is False
+        )
+        if losing_owner and len(owners) <= 1:
+            raise Conflict("Colis needs at least one active owner.", code="last_owner")
+        changed = {}
+        if role is not None and role != user.role:
+            changed["role"] = role
+        if is_active is not None and is_active != user.is_active:
+            changed["is_active"] = is_active
+        for key, value in changed.items():
+            setattr(user, key, value)
+        if changed:
+            user.save(update_fields=list(changed))
+            event_record(
+                subject_type="user",
+                subject_id=user.pk,
+                kind="user_updated",
+                actor=actor,
+                data=changed,
+            )
+    return user

@@ -67,9 +67,10 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _register() -> None:
-    from colis.api import health, inventory, locations, orders, outbox, products
+    from colis.api import accounts, health, inventory, locations, orders, outbox, products
 
     api.add_router("/", health.router)
+    api.add_router("/", accounts.router)
     api.add_router("/locations", locations.router)
     api.add_router("/products", products.router)
     api.add_router("/inventory", inventory.router)

@@ -110,10 +110,6 @@ class OrderIn(BaseModel):
         )
 
 
-class BulkIn(BaseModel):
-    orders: list[OrderIn] = Field(max_length=MAX_BATCH)
-
-
 class CancelIn(Schema):
     reason: str = Field("", max_length=200)
 
@@ -254,7 +250,21 @@ def orders_create_one(request: HttpRequest, body: OrderIn) -> Any:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkIn"}}},
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["orders"],
+                        "properties": {
+                            "orders": {
+                                "type": "array",
+                                "maxItems": MAX_BATCH,
+                                "items": {"$ref": "#/components/schemas/OrderIn"},
+                            }
+                        },
+                    }
+                }
+            },
         }
     },
 )
