@@ -10,7 +10,7 @@ from colis.accounts.models import ApiToken, User
 from colis.accounts.roles import PERMISSIONS, READ, USERS_MANAGE, role_allows
 from colis.accounts.services import token_create, token_revoke, user_create, user_update
 from colis.api.auth import actor, require
-from colis.api.pagination import CREATED, check_limit, cursor_decode, page
+from colis.api.pagination import CREATED, Id, check_limit, cursor_decode, page
 from colis.core.errors import NotFound, PermissionDenied
 
 router = Router(tags=["accounts"])
@@ -30,7 +30,7 @@ class UserPatch(BaseModel):
 
 class TokenIn(BaseModel):
     name: str = Field("", max_length=100)
-    user_id: int | None = None
+    user_id: Id | None = None
 
 
 def user_out(user: User) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def users_create(request: HttpRequest, body: UserIn) -> Any:
 
 
 @router.patch("/users/{user_id}", summary="Change a user's role or switch it off (owners)")
-def users_update(request: HttpRequest, user_id: int, body: UserPatch) -> Any:
+def users_update(request: HttpRequest, user_id: Id, body: UserPatch) -> Any:
     who = require(request, USERS_MANAGE)
     return user_out(
         user_update(user_id=user_id, role=body.role, is_active=body.is_active, actor=who)
@@ -117,7 +117,7 @@ def tokens_create(request: HttpRequest, body: TokenIn) -> Any:
 
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke a token at once")
-def tokens_revoke(request: HttpRequest, token_id: int) -> Any:
+def tokens_revoke(request: HttpRequest, token_id: Id) -> Any:
     who = actor(request)
     token = ApiToken.objects.filter(pk=token_id).first()
     if token is None:

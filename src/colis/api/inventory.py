@@ -9,7 +9,7 @@ from pydantic import Field
 
 from colis.accounts.roles import INVENTORY_WRITE, READ
 from colis.api.auth import require
-from colis.api.pagination import CREATED, check_limit, cursor_decode, page
+from colis.api.pagination import CREATED, Id, check_limit, cursor_decode, page
 from colis.catalog.models import sku_key
 from colis.catalog.selectors import products_by_skus
 from colis.core.errors import NotFound, ValidationError
@@ -32,7 +32,7 @@ MAX_QTY = 1_000_000_000
 
 class AdjustmentIn(Schema):
     sku: str = Field(max_length=100)
-    location_id: int
+    location_id: Id
     reason: str = Field("correction", max_length=20)
     delta: int | None = Field(None, ge=-MAX_QTY, le=MAX_QTY)
     set_on_hand: int | None = Field(None, ge=0, le=MAX_QTY)
@@ -45,7 +45,7 @@ class SkuQuantity(Schema):
 
 
 class ReceiptIn(Schema):
-    location_id: int
+    location_id: Id
     supplier: str = Field("", max_length=200)
     reference: str = Field("", max_length=100)
     expected_at: date | None = None
@@ -57,8 +57,8 @@ class ReceiveIn(Schema):
 
 
 class TransferIn(Schema):
-    origin_id: int
-    destination_id: int
+    origin_id: Id
+    destination_id: Id
     reference: str = Field("", max_length=100)
     lines: list[SkuQuantity] = Field(max_length=5000)
 
@@ -142,7 +142,7 @@ def transfer_out(t: Transfer) -> dict[str, Any]:
 def levels_list(
     request: HttpRequest,
     sku: str = "",
-    location_id: int | None = None,
+    location_id: Id | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Any:
@@ -181,7 +181,7 @@ def adjustments_create(request: HttpRequest, body: AdjustmentIn) -> Any:
 def adjustments_list(
     request: HttpRequest,
     sku: str = "",
-    location_id: int | None = None,
+    location_id: Id | None = None,
     reason: str = "",
     cursor: str | None = None,
     limit: int = 50,
@@ -201,7 +201,7 @@ def adjustments_list(
 
 
 @router.get("/adjustments/{movement_id}", summary="One ledger row")
-def adjustments_read(request: HttpRequest, movement_id: int) -> Any:
+def adjustments_read(request: HttpRequest, movement_id: Id) -> Any:
     require(request, READ)
     movement = StockMovement.objects.filter(pk=movement_id).first()
     if movement is None:
@@ -224,7 +224,7 @@ def receipts_create(request: HttpRequest, body: ReceiptIn) -> Any:
 
 
 @router.get("/receipts/{receipt_id}", summary="Read a receipt")
-def receipts_read(request: HttpRequest, receipt_id: int) -> Any:
+def receipts_read(request: HttpRequest, receipt_id: Id) -> Any:
     require(request, READ)
     receipt = InboundReceipt.objects.filter(pk=receipt_id).first()
     if receipt is None:
@@ -233,7 +233,7 @@ def receipts_read(request: HttpRequest, receipt_id: int) -> Any:
 
 
 @router.post("/receipts/{receipt_id}/receive", summary="Receive some or all expected stock")
-def receipts_receive(request: HttpRequest, receipt_id: int, body: ReceiveIn) -> Any:
+def receipts_receive(request: HttpRequest, receipt_id: Id, body: ReceiveIn) -> Any:
     who = require(request, INVENTORY_WRITE)
     return receipt_out(
         receipt_receive(receipt_id=receipt_id, lines=_quantities(body.lines), actor=who)
@@ -241,7 +241,7 @@ def receipts_receive(request: HttpRequest, receipt_id: int, body: ReceiveIn) -> 
 
 
 @router.post("/receipts/{receipt_id}/cancel", summary="Cancel what is still expected")
-def receipts_cancel(request: HttpRequest, receipt_id: int) -> Any:
+def receipts_cancel(request: HttpRequest, receipt_id: Id) -> Any:
     who = require(request, INVENTORY_WRITE)
     return receipt_out(receipt_cancel(receipt_id=receipt_id, actor=who))
 
@@ -260,7 +260,7 @@ def transfers_create(request: HttpRequest, body: TransferIn) -> Any:
 
 
 @router.get("/transfers/{transfer_id}", summary="Read a transfer")
-def transfers_read(request: HttpRequest, transfer_id: int) -> Any:
+def transfers_read(request: HttpRequest, transfer_id: Id) -> Any:
     require(request, READ)
     transfer = Transfer.objects.filter(pk=transfer_id).first()
     if transfer is None:
@@ -269,12 +269,12 @@ def transfers_read(request: HttpRequest, transfer_id: int) -> Any:
 
 
 @router.post("/transfers/{transfer_id}/receive", summary="Stock arrives at the destination")
-def transfers_receive(request: HttpRequest, transfer_id: int) -> Any:
+def transfers_receive(request: HttpRequest, transfer_id: Id) -> Any:
     who = require(request, INVENTORY_WRITE)
     return transfer_out(transfer_receive(transfer_id=transfer_id, actor=who))
 
 
 @router.post("/transfers/{transfer_id}/cancel", summary="Stock in transit returns to the origin")
-def transfers_cancel(request: HttpRequest, transfer_id: int) -> Any:
+def transfers_cancel(request: HttpRequest, transfer_id: Id) -> Any:
     who = require(request, INVENTORY_WRITE)
     return transfer_out(transfer_cancel(transfer_id=transfer_id, actor=who))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from colis.accounts.roles import LOCATIONS_WRITE, READ
 from colis.api.auth import require
-from colis.api.pagination import CREATED, NO_CONTENT, check_limit, cursor_decode, page
+from colis.api.pagination import CREATED, NO_CONTENT, Id, check_limit, cursor_decode, page
 from colis.locations.models import Location
 from colis.locations.selectors import location_get, location_list
 from colis.locations.services import (
@@ -56,7 +56,7 @@ class LocationPatch(Schema):
 
 
 class PriorityIn(Schema):
-    location_ids: list[int] = Field(max_length=10_000)
+    location_ids: list[Id] = Field(max_length=10_000)
 
 
 def location_out(loc: Location) -> dict[str, Any]:
@@ -107,13 +107,13 @@ def locations_priority(request: HttpRequest, body: PriorityIn) -> Any:
 
 
 @router.get("/{location_id}", summary="Read a location")
-def locations_read(request: HttpRequest, location_id: int) -> Any:
+def locations_read(request: HttpRequest, location_id: Id) -> Any:
     require(request, READ)
     return location_out(location_get(location_id=location_id))
 
 
 @router.patch("/{location_id}", summary="Change a location (deactivate with active=false)")
-def locations_update(request: HttpRequest, location_id: int, body: LocationPatch) -> Any:
+def locations_update(request: HttpRequest, location_id: Id, body: LocationPatch) -> Any:
     who = require(request, LOCATIONS_WRITE)
     return location_out(
         location_update(location_id=location_id, data=_data(body, partial=True), actor=who)
@@ -125,7 +125,7 @@ def locations_update(request: HttpRequest, location_id: int, body: LocationPatch
     response=NO_CONTENT,
     summary="Delete a location with no stock and no open work",
 )
-def locations_delete(request: HttpRequest, location_id: int) -> Any:
+def locations_delete(request: HttpRequest, location_id: Id) -> Any:
     who = require(request, LOCATIONS_WRITE)
     location_delete(location_id=location_id, actor=who)
     return Status(204, None)

@@ -43,6 +43,17 @@ def _scope(request: HttpRequest) -> str | None:
     return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:40]
 
 
+def _has_nul(request: HttpRequest) -> bool:
+    """NUL cannot be stored in PostgreSQL text, so it is refused everywhere, up front."""
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" in query or "\x00" in query:
+        return True
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = request.body
+        return b"\x00" in body or b"\\u0000" in body
+    return False
+
+
 class ApiGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -60,6 +71,13 @@ class ApiGuardMiddleware:
                 "payload_too_large",
                 f"The body is larger than {settings.COLIS_MAX_BODY_BYTES} bytes.",
                 {"body": "Too large."},
+            )
+        if _has_nul(request):
+            return error_response(
+                422,
+                "invalid_characters",
+                "Text may not contain NUL (U+0000) characters.",
+                {"body": "Contains U+0000."},
             )
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None:

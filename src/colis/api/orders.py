@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import pydantic
@@ -16,6 +16,8 @@ from colis.api.errors import validation_fields
 from colis.api.locations import AddressIn
 from colis.api.pagination import (
     CREATED,
+    MAX_ID,
+    Id,
     check_limit,
     cursor_decode,
     cursor_encode,
@@ -301,14 +303,14 @@ def orders_create_bulk(request: HttpRequest) -> Any:
 
 
 @router.get("/{order_id}", summary="Read an order with its lines, FOs and shipments")
-def orders_read(request: HttpRequest, order_id: int) -> Any:
+def orders_read(request: HttpRequest, order_id: Id) -> Any:
     require(request, READ)
     return order_out(order_get(order_id=order_id), status_labels())
 
 
 @router.get("/{order_id}/events", summary="The order's timeline, oldest first")
 def orders_events(
-    request: HttpRequest, order_id: int, cursor: str | None = None, limit: int = 100
+    request: HttpRequest, order_id: Id, cursor: str | None = None, limit: int = 100
 ) -> Any:
     require(request, READ)
     limit = check_limit(limit)
@@ -321,14 +323,14 @@ def orders_events(
 
 
 @router.post("/{order_id}/cancel", summary="Cancel an order that has not shipped")
-def orders_cancel(request: HttpRequest, order_id: int, body: CancelIn | None = None) -> Any:
+def orders_cancel(request: HttpRequest, order_id: Id, body: CancelIn | None = None) -> Any:
     who = require(request, ORDERS_WRITE)
     order_cancel(order_id=order_id, reason=body.reason if body else "", actor=who)
     return order_out(order_get(order_id=order_id), status_labels())
 
 
 @router.post("/{order_id}/status", summary="Set the status by hand (transition rules apply)")
-def orders_status(request: HttpRequest, order_id: int, body: StatusIn) -> Any:
+def orders_status(request: HttpRequest, order_id: Id, body: StatusIn) -> Any:
     who = require(request, ORDERS_WRITE)
     raw = body.status
     if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
@@ -344,7 +346,7 @@ def orders_status(request: HttpRequest, order_id: int, body: StatusIn) -> Any:
 
 
 @router.post("/{order_id}/notes", response=CREATED, summary="Add a staff note to the timeline")
-def orders_note(request: HttpRequest, order_id: int, body: NoteIn) -> Any:
+def orders_note(request: HttpRequest, order_id: Id, body: NoteIn) -> Any:
     who = require(request, ORDERS_WRITE)
     order_note_add(order_id=order_id, text=body.text, actor=who)
     return Status(201, {"ok": True})
@@ -364,7 +366,9 @@ def statuses_list(request: HttpRequest) -> Any:
 
 
 @status_router.patch("/{status_id}", summary="Rename a status label")
-def statuses_rename(request: HttpRequest, status_id: int, body: LabelIn) -> Any:
+def statuses_rename(
+    request: HttpRequest, status_id: Annotated[int, Field(ge=0, le=MAX_ID)], body: LabelIn
+) -> Any:
     who = require(request, SETTINGS_WRITE)
     status_label_set(status=status_id, label=body.label, actor=who)
     labels = status_labels()

@@ -7,7 +7,7 @@ from ninja import Router
 
 from colis.accounts.roles import OUTBOX_MANAGE, READ
 from colis.api.auth import require
-from colis.api.pagination import check_limit, cursor_decode, page
+from colis.api.pagination import Id, check_limit, cursor_decode, page
 from colis.core.errors import ValidationError
 from colis.core.models import OutboxMessage, OutboxStatus
 from colis.core.outbox import outbox_retry
@@ -58,6 +58,6 @@ def outbox_list(
 
 
 @router.post("/{message_id}/retry", summary="Deliver a failed message again")
-def outbox_retry_one(request: HttpRequest, message_id: int) -> Any:
+def outbox_retry_one(request: HttpRequest, message_id: Id) -> Any:
     who = require(request, OUTBOX_MANAGE)
     return message_out(outbox_retry(message_id=message_id, actor=who))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field
 
 from colis.core.errors import ValidationError
 
@@ -18,9 +20,10 @@ def cursor_decode(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "id":
+        pk = int(value)
+        if kind != "id" or not 0 <= pk <= MAX_ID:
             raise ValueError
-        return int(value)
+        return pk
     except (ValueError, UnicodeDecodeError):
         raise ValidationError(
             "This cursor is not valid.",
@@ -56,3 +59,7 @@ def page(rows: Sequence[T], limit: int, render: Callable[[T], Any]) -> dict[str,
 # Response declarations for endpoints that answer with more than one success status.
 CREATED: dict[int, Any] = {200: Any, 201: Any}
 NO_CONTENT: dict[int, Any] = {204: None}
+
+# Ids as the database stores them (64-bit); anything else is refused as invalid input.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]

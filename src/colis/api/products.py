@@ -9,7 +9,7 @@ from pydantic import Field
 
 from colis.accounts.roles import CATALOG_WRITE, READ
 from colis.api.auth import require
-from colis.api.pagination import CREATED, check_limit, cursor_decode, page
+from colis.api.pagination import CREATED, Id, check_limit, cursor_decode, page
 from colis.catalog.models import Product
 from colis.catalog.selectors import product_get, product_list
 from colis.catalog.services import UNSET, ProductData, product_create, product_update
@@ -109,13 +109,13 @@ def products_create(request: HttpRequest, body: ProductIn) -> Any:
 
 
 @router.get("/{product_id}", summary="Read a product")
-def products_read(request: HttpRequest, product_id: int) -> Any:
+def products_read(request: HttpRequest, product_id: Id) -> Any:
     require(request, READ)
     return product_out(product_get(product_id=product_id))
 
 
 @router.patch("/{product_id}", summary="Change some fields of a product")
-def products_update(request: HttpRequest, product_id: int, body: ProductPatch) -> Any:
+def products_update(request: HttpRequest, product_id: Id, body: ProductPatch) -> Any:
     who = require(request, CATALOG_WRITE)
     return product_out(
         product_update(product_id=product_id, data=_data(body, partial=True), actor=who)

@@ -39,6 +39,7 @@ class StockChange:
 
 
 Key = tuple[int, int]
+MAX_LEVEL = 2_000_000_000  # levels are 32-bit integers in the database
 
 
 def _levels_locked(keys: set[Key]) -> dict[Key, InventoryLevel]:
@@ -107,6 +108,15 @@ def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key
                     actor_label=actor.label[:200],
                     created_at=now,
                 )
+            )
+        too_big = [
+            k for k, lvl in levels.items() if max(abs(lvl.on_hand), abs(lvl.committed)) > MAX_LEVEL
+        ]
+        if too_big:
+            raise ValidationError(
+                f"A stock level cannot pass {MAX_LEVEL:,} units.",
+                code="quantity_out_of_range",
+                fields={f"{p}@{loc}": "Too large." for p, loc in too_big},
             )
         shortages = [
             (key, level)
