@@ -206,8 +206,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     code = 0
-    while not stopping:
+    while True:
         time.sleep(0.5)
+        if stopping:
+            break
         if children["web"].poll() is not None:
             code = children["web"].returncode or 1
             print("colis: the web server stopped", file=sys.stderr)
