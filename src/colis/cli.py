@@ -89,6 +89,28 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_email(url: str) -> int:
+    """Print the mail transport and, for SMTP, whether its server answers. Returns problems."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("smtp"):
+        print(f"email:     {parts.scheme}:// (messages are printed, not sent)")
+        return 0
+    host = parts.hostname or "localhost"
+    port = parts.port or (
+        465 if parts.scheme == "smtp+ssl" else 587 if "tls" in parts.scheme else 25
+    )
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        print(f"email:     {parts.scheme}://{host}:{port} NOT reachable: {exc}")
+        return 1
+    print(f"email:     {parts.scheme}://{host}:{port} reachable")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
@@ -115,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except Exception as exc:  # any driver error means the same to the operator
         print(f"           NOT reachable: {exc}")
         problems += 1
-    print(f"email:     {settings.EMAIL_URL.split('://', 1)[0]}://")
+    problems += _check_email(settings.EMAIL_URL)
     print(f"base url:  {settings.BASE_URL}")
     try:
         call_command("check", verbosity=0)
