@@ -75,7 +75,7 @@ def product_out(p: Product) -> dict[str, Any]:
         "title": p.title,
         "barcode": p.barcode,
         "weight_grams": p.weight_grams,
-        "weight": str(p.weight) if p.weight is not None else None,
+        "weight": format(Decimal(p.weight).normalize(), "f") if p.weight is not None else None,
         "weight_unit": p.weight_unit,
         "dimensions_mm": {"length": p.length_mm, "width": p.width_mm, "height": p.height_mm},
         "hs_code": p.hs_code,

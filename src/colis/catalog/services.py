@@ -15,7 +15,7 @@ from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.timeline import event_record
 
-HS_CODE = re.compile(r"^\d{4}(\.?\d{2}){0,3}$")
+HS_CODE = re.compile(r"^\d{4}\.?\d{2}(\.?\d{2}){0,2}$")
 UNSET: Any = object()
 
 

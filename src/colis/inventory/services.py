@@ -121,8 +121,7 @@ def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key
         shortages = [
             (key, level)
             for key, level in levels.items()
-            if not allow_negative.get(key[1], False)
-            and (level.on_hand < 0 or level.committed < 0 or level.committed > level.on_hand)
+            if not allow_negative.get(key[1], False) and _worse(before[key], level)
         ]
         if shortages:
             skus = dict(
@@ -148,6 +147,17 @@ def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key
         InventoryLevel.objects.bulk_update(changed, ["on_hand", "committed", "updated_at"])
         StockMovement.objects.bulk_create(movements)
     return levels
+
+
+def _worse(before: tuple[int, int], level: InventoryLevel) -> bool:
+    """Whether this change breaks the stock rules, or moves a level that already broke them
+    (its location allowed negative stock once) further away from them."""
+    on_hand, committed = before
+    if level.committed < 0:
+        return True
+    if level.on_hand < 0 and level.on_hand < on_hand:
+        return True
+    return level.available < 0 and level.available < on_hand - committed
 
 
 def _check_reason(reason: str) -> None:

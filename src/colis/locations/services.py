@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, ProtectedError
 
 from colis.core.actor import Actor
 from colis.core.addresses import address_normalize, phone_normalize
@@ -179,7 +179,15 @@ def location_delete(*, location_id: int, actor: Actor) -> None:
                 fields=work,
             )
         _event(location, "location_deleted", actor, {"name": location.name})
-        location.delete()
+        try:
+            with transaction.atomic():
+                location.delete()
+        except ProtectedError:
+            raise Conflict(
+                "This location has stock history (ledger, receipts or transfers); "
+                "deactivate it instead.",
+                code="location_has_history",
+            ) from None
         remaining = Location.objects.order_by("priority", "pk")
         for rank, loc in enumerate(remaining, start=1):
             if loc.priority != rank:
