@@ -51,7 +51,7 @@ def user_create(
         )
     if password is not None:
         try:
-            validate_password(password)
+            validate_password(password, User(email=email, name=name))
         except DjangoValidationError as exc:
             raise ValidationError(
                 "Password too weak.", code="weak_password", fields={"password": exc.messages}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 from pydantic import BaseModel, Field
 
@@ -102,7 +102,7 @@ def tokens_list(request: HttpRequest, cursor: str | None = None, limit: int = 50
 
 
 @router.post("/tokens", response=CREATED, summary="Create a token; the token is shown only here")
-def tokens_create(request: HttpRequest, body: TokenIn) -> Any:
+def tokens_create(request: HttpRequest, response: HttpResponse, body: TokenIn) -> Any:
     who = require(request, READ)
     user_id = body.user_id or who.id
     if user_id != who.id:
@@ -113,6 +113,7 @@ def tokens_create(request: HttpRequest, body: TokenIn) -> Any:
             "No such active user.", code="user_not_found", fields={"user_id": "Unknown."}
         )
     issued = token_create(user=user, name=body.name, actor=who)
+    response["Cache-Control"] = "no-store"  # also keeps it out of idempotency records
     return Status(201, {**token_out(issued.token), "token": issued.raw})
 
 

@@ -23,6 +23,14 @@ from colis.core.models import IdempotencyRecord
 API_PREFIX = "/api/"
 MAX_KEY_LENGTH = 255
 IN_PROGRESS_TIMEOUT = timedelta(seconds=120)
+SECRET_NOT_KEPT = orjson.dumps(
+    {
+        "code": "idempotent_replay_unavailable",
+        "message": "The first answer to this request held a secret, which is not kept. "
+        "The request was carried out once; look its result up instead.",
+        "fields": {},
+    }
+)
 
 
 def error_response(
@@ -142,9 +150,11 @@ class ApiGuardMiddleware:
         ):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
+        secret = "no-store" in response.get("Cache-Control", "")
         IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code,
-            response_body=response.content,
+            status_code=409 if secret else response.status_code,
+            # An answer carrying a secret (a new API token) is not kept: its replay says so.
+            response_body=SECRET_NOT_KEPT if secret else response.content,
             content_type=response.get("Content-Type", "application/json")[:100],
         )
         return response

@@ -152,7 +152,9 @@ def _pg_insert(
     connection.ensure_connection()
     out: list[tuple[Any, ...]] = []
     sql = _pg_unnest_statement(model, cols, back)
-    with psycopg.Cursor(connection.connection) as cursor:
+    # wrap_database_errors: psycopg's errors surface as Django's (IntegrityError, ...), so
+    # callers handle a raw-cursor insert exactly like an ORM one.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
 
         def send(batch: list[list[Any]]) -> None:
             if len(batch) <= SMALL_BATCH:

@@ -32,7 +32,7 @@ class OrderStatus(models.IntegerChoices):
 S = OrderStatus
 STATUS_NAMES: dict[int, str] = {s.value: s.name.lower() for s in OrderStatus}
 STATUS_BY_NAME: dict[str, OrderStatus] = {s.name.lower(): s for s in OrderStatus}
-TERMINAL = frozenset({S.CANCELLED, S.REFUNDED, S.DECLINED})
+TERMINAL = frozenset({S.CANCELLED, S.DECLINED})
 
 _AFTER_SALE = {S.DISPUTED, S.REFUNDED, S.PARTIALLY_REFUNDED}
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
