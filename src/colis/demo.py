@@ -13,6 +13,7 @@ from colis.catalog.services import ProductData, product_create
 from colis.core.actor import Actor
 from colis.core.models import Shop
 from colis.inventory.services import inventory_adjust
+from colis.locations.models import Location
 from colis.locations.services import LocationData, location_create
 from colis.orders.drafts import LineDraft, OrderDraft
 from colis.orders.models import Order
@@ -110,14 +111,20 @@ BUYERS = [
 
 def demo_load(*, actor: Actor, orders: int = 300, seed: int = 7) -> bool:
     """Load the demo shop once; returns False when it is already there."""
-    rng = random.Random(seed)
     with transaction.atomic():
-        shop, _ = Shop.objects.get_or_create(pk=1)
+        shop, _ = Shop.objects.select_for_update().get_or_create(pk=1)
         if shop.demo_loaded_at is not None:
             return False
+        if Location.objects.exists() or Order.objects.exists():
+            return False  # a shop in use: never mix demo data into it
+        _load(actor=actor, orders=orders, rng=random.Random(seed))
         shop.name = "Atelier Colis (demo)"
         shop.demo_loaded_at = timezone.now()
         shop.save()
+    return True
+
+
+def _load(*, actor: Actor, orders: int, rng: random.Random) -> None:
     paris = location_create(
         data=LocationData(
             name="Paris warehouse",
@@ -227,4 +234,3 @@ def demo_load(*, actor: Actor, orders: int = 300, seed: int = 7) -> bool:
             order_status_set(
                 order_id=order_id, status=OrderStatus.AWAITING_SHIPMENT, note="Packed", actor=actor
             )
-    return True

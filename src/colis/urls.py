@@ -13,3 +13,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler500(request: HttpRequest) -> HttpResponse:
     return error_response(500, "server_error", "Something went wrong on our side.")
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(400, "bad_request", "The request could not be read.")

@@ -140,3 +140,22 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
         assert ceiling / 2 <= delay <= ceiling
     delays = {round(backoff_delay(3, rng=rng), 3) for _ in range(20)}
     assert len(delays) > 10  # jittered, so retries of many messages spread out
+
+
+def test_housekeeping_prunes_only_what_has_expired():
+    from colis.core.models import IdempotencyRecord, WorkerHeartbeat
+    from colis.core.worker import housekeeping_prune
+
+    now = timezone.now()
+    for key, age in (("old", timedelta(hours=25)), ("new", timedelta(hours=1))):
+        IdempotencyRecord.objects.create(
+            scope="s", key=key, method="POST", path="/", request_hash="h", created_at=now - age
+        )
+    WorkerHeartbeat.objects.create(
+        worker_id="gone", started_at=now - timedelta(days=1), seen_at=now - timedelta(hours=2)
+    )
+    WorkerHeartbeat.objects.create(worker_id="alive", started_at=now, seen_at=now)
+    pruned = housekeeping_prune()
+    assert pruned["idempotency"] == 1 and pruned["heartbeats"] == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["alive"]

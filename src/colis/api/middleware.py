@@ -51,6 +51,28 @@ def _scope(request: HttpRequest) -> str | None:
     return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()[:40]
 
 
+_PLAIN_ERRORS = {
+    400: ("bad_request", "The request could not be read."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This path does not take this method."),
+    500: ("server_error", "Something went wrong on our side."),
+}
+
+
+def _as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Every API error is `{code, message, fields}`, also those Django answers by itself."""
+    if response.status_code < 400 or "json" in response.get("Content-Type", ""):
+        return response
+    code, message = _PLAIN_ERRORS.get(response.status_code, ("error", "The request failed."))
+    fields = {}
+    if response.status_code == 405 and response.get("Allow"):
+        fields = {"allow": response["Allow"]}
+    replaced = error_response(response.status_code, code, message, fields)
+    if response.get("Allow"):
+        replaced["Allow"] = response["Allow"]
+    return replaced
+
+
 def _has_nul(request: HttpRequest) -> bool:
     """NUL cannot be stored in PostgreSQL text, so it is refused everywhere, up front."""
     query = request.META.get("QUERY_STRING", "")
@@ -69,6 +91,9 @@ class ApiGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
+        return _as_json_error(request, self._guarded(request))
+
+    def _guarded(self, request: HttpRequest) -> HttpResponse:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

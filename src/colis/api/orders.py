@@ -333,7 +333,7 @@ def orders_cancel(request: HttpRequest, order_id: Id, body: CancelIn | None = No
 def orders_status(request: HttpRequest, order_id: Id, body: StatusIn) -> Any:
     who = require(request, ORDERS_WRITE)
     raw = body.status
-    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isascii() and raw.isdigit()):
         target = int(raw)
     else:
         target = STATUS_BY_NAME[raw].value if raw in STATUS_BY_NAME else -1

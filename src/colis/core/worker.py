@@ -12,12 +12,13 @@ import os
 import socket
 import threading
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from colis.core.models import WorkerHeartbeat
+from colis.core.models import IdempotencyRecord, WorkerHeartbeat
 from colis.core.outbox import outbox_recover
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,34 @@ def load_handler_modules() -> None:
         importlib.import_module(name)
 
 
+IDEMPOTENCY_KEEP = timedelta(hours=24)
+HEARTBEAT_KEEP = timedelta(hours=1)
+TASK_RESULTS_KEEP = timedelta(days=7)
+PRUNE_EVERY = 120  # heartbeats, about ten minutes
+
+
+def housekeeping_prune() -> dict[str, int]:
+    """Delete what is only kept for a while: idempotency records after 24 hours, heartbeats of
+    workers gone for an hour, finished task results after seven days."""
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    now = timezone.now()
+    return {
+        "idempotency": IdempotencyRecord.objects.filter(
+            created_at__lt=now - IDEMPOTENCY_KEEP
+        ).delete()[0],
+        "heartbeats": WorkerHeartbeat.objects.filter(seen_at__lt=now - HEARTBEAT_KEEP).delete()[0],
+        "task_results": DBTaskResult.objects.filter(
+            status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+            finished_at__lt=now - TASK_RESULTS_KEEP,
+        ).delete()[0],
+    }
+
+
 def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Event) -> None:
     now = timezone.now()
+    beats = 0
     while not stop.is_set():
         try:
             close_old_connections()
@@ -52,6 +79,9 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
             requeued = outbox_recover()
             if requeued:
                 logger.info("requeued %s outbox messages", requeued)
+            if beats % PRUNE_EVERY == 0:
+                logger.info("pruned %s", housekeeping_prune())
+            beats += 1
         except Exception:
             logger.exception("worker housekeeping failed")
         finally:

@@ -36,7 +36,7 @@ class LocationData:
         }
 
 
-def _clean(values: dict[str, Any], *, country: str) -> dict[str, Any]:
+def _clean(values: dict[str, Any], *, country: str, name: str = "") -> dict[str, Any]:
     out = dict(values)
     if "name" in out:
         out["name"] = (out["name"] or "").strip()
@@ -48,7 +48,8 @@ def _clean(values: dict[str, Any], *, country: str) -> dict[str, Any]:
             )
     if "address" in out:
         address = dict(out["address"] or {})
-        address.setdefault("name", out.get("name") or "")
+        if not address.get("name") and not address.get("company"):
+            address["name"] = out.get("name") or name
         out["address"] = address_normalize(address, prefix="address")
         country = out["address"]["country"]
     if out.get("phone"):
@@ -102,7 +103,9 @@ def location_update(*, location_id: int, data: LocationData, actor: Actor) -> Lo
         location = lock_by_pk(Location.objects.all(), [location_id]).get(location_id)
         if location is None:
             raise NotFound("No such location.", code="location_not_found")
-        values = _clean(data.given(), country=location.address.get("country", ""))
+        values = _clean(
+            data.given(), country=location.address.get("country", ""), name=location.name
+        )
         make_default = values.pop("is_default", None)
         if values.get("active") is False and (location.is_default or make_default):
             raise Conflict(

@@ -49,7 +49,7 @@ def status_labels_forget() -> None:
 def _parse_statuses(raw: str) -> list[int]:
     out = []
     for part in (p.strip() for p in raw.split(",") if p.strip()):
-        if part.isdigit() and int(part) in STATUS_NAMES:
+        if part.isascii() and part.isdigit() and int(part) in STATUS_NAMES:
             out.append(int(part))
         elif part in STATUS_BY_NAME:
             out.append(STATUS_BY_NAME[part].value)

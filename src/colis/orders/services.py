@@ -246,7 +246,7 @@ def _write(
     if not to_create:
         return
 
-    numeric = [int(n) for n in batch_numbers if n.isdigit() and len(n) <= 18]
+    numeric = [int(n) for n in batch_numbers if n.isascii() and n.isdigit() and len(n) <= 18]
     if numeric:
         counter_raise_to(name=NUMBER_COUNTER, value=max(numeric))
     generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number)))
