@@ -19,6 +19,7 @@ def _flag(name: str, default: bool = False) -> bool:
 def _database(url: str) -> dict:
     config = dj_database_url.parse(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["ENGINE"] = "colis.core.sqlite"
         config["OPTIONS"] = {
             # IMMEDIATE: a write transaction takes SQLite's write lock at BEGIN, so two writers
             # queue on the busy timeout instead of failing on a lock upgrade.
