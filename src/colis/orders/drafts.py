@@ -8,7 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# Drafts are built by the thousand per bulk call: a frozen dataclass sets each field through
+# object.__setattr__ and costs three times as much to build, so these are plain (but slotted)
+# values that no service mutates.
+@dataclass(kw_only=True, slots=True)
 class LineDraft:
     sku: str
     quantity: int
@@ -17,7 +20,7 @@ class LineDraft:
     external_line_id: str = ""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)
 class OrderDraft:
     email: str
     shipping_address: dict[str, Any]

@@ -57,7 +57,7 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField()
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
-    sku = models.CharField(max_length=100, db_index=True)
+    sku = models.CharField(max_length=100)  # as ordered; searches go through product
     title = models.CharField(max_length=255, blank=True, default="")
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=18, decimal_places=4)
