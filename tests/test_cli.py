@@ -99,7 +99,7 @@ def test_serve_demo_first_run_then_second_run_keeps_everything(fresh_env):
         statuses = {o["status"] for o in orders["items"]}
         assert {"awaiting_fulfillment", "awaiting_payment", "cancelled"} <= statuses
         assert _get(f"{first.url}/api/v1/orders", None)[0] == 401
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while _get(f"{first.url}/api/v1/health")[1]["worker"] != "ok":
             assert time.monotonic() < deadline, "the worker never reported"
             time.sleep(0.5)

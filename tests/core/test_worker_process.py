@@ -22,7 +22,7 @@ def _start_worker(url: str) -> subprocess.Popen[bytes]:
     env = subprocess_env(
         COLIS_DATABASE_URL=url,
         COLIS_OUTBOX_HANDLER_MODULES="tests.core.outbox_handlers",
-        COLIS_OUTBOX_LEASE_SECONDS="1",
+        COLIS_OUTBOX_LEASE_SECONDS="5",
     )
     return subprocess.Popen(
         [*COLIS, "worker", "--interval", "0.05"],

@@ -132,24 +132,27 @@ def _sqlite_insert(
     (Django's cursor would rewrite every `%s` of a 10,000-mark statement with a regex)."""
     connection.ensure_connection()
     out: list[tuple[Any, ...]] = []
-    params: list[Any] = []
-    count = 0
     with connection.wrap_database_errors:
         cursor = connection.connection.cursor()
         try:
-            for values in rows:
-                params.extend(values)
-                count += 1
-                if count == chunk:
-                    cursor.execute(_statement(model, cols, count, back, "?"), params)
-                    out.extend(cursor.fetchall() if back else ())
-                    params, count = [], 0
-            if count:
-                cursor.execute(_statement(model, cols, count, back, "?"), params)
+            for batch in _chunked(rows, chunk):
+                params = [v for values in batch for v in values]
+                cursor.execute(_statement(model, cols, len(batch), back, "?"), params)
                 out.extend(cursor.fetchall() if back else ())
         finally:
             cursor.close()
     return out
+
+
+def _chunked(rows: Iterator[list[Any]], size: int) -> Iterator[list[list[Any]]]:
+    batch: list[list[Any]] = []
+    for values in rows:
+        batch.append(values)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @cache
@@ -196,12 +199,6 @@ def _pg_insert(
             if back:
                 out.extend(cursor.fetchall())
 
-        batch: list[list[Any]] = []
-        for values in rows:
-            batch.append(values)
-            if len(batch) == chunk:
-                send(batch)
-                batch = []
-        if batch:
+        for batch in _chunked(rows, chunk):
             send(batch)
     return out
