@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from colis.accounts.models import ApiToken, User
-from colis.accounts.roles import Role
+from colis.accounts.roles import USERS_MANAGE, Role, role_allows
 from colis.core.actor import Actor
-from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from colis.core.sql import fetch_all
 from colis.core.timeline import event_record
 
@@ -92,10 +92,12 @@ def token_create(*, user: User, name: str = "", actor: Actor) -> IssuedToken:
 
 
 def token_revoke(*, token_id: int, actor: Actor) -> ApiToken:
+    """Revoke a token at once. Only owners revoke other users' tokens (PermissionDenied)."""
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
         if token is None:
             raise NotFound("No such token.", code="token_not_found")
+        _check_own_or_manager(token.user_id, actor, "revoke another user's token")
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
@@ -107,6 +109,23 @@ def token_revoke(*, token_id: int, actor: Actor) -> ApiToken:
                 data={"token_id": token.pk},
             )
     return token
+
+
+def token_issue(*, user_id: int | None, name: str = "", actor: Actor) -> IssuedToken:
+    """A new token for `user_id` (the actor when None). Only owners issue tokens for others."""
+    target = user_id or actor.id
+    _check_own_or_manager(target, actor, "create a token for another user")
+    user = User.objects.filter(pk=target, is_active=True).first()
+    if user is None:
+        raise NotFound(
+            "No such active user.", code="user_not_found", fields={"user_id": "Unknown."}
+        )
+    return token_create(user=user, name=name, actor=actor)
+
+
+def _check_own_or_manager(user_id: int | None, actor: Actor, what: str) -> None:
+    if user_id != actor.id and not role_allows(actor.role, USERS_MANAGE):
+        raise PermissionDenied(f"Only owners can {what}.", code="forbidden_role")
 
 
 def token_authenticate(raw: str) -> Actor | None:

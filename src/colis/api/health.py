@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Status
 
-from colis.core.models import WorkerHeartbeat
+from colis.core.selectors import worker_last_seen
 
 router = Router(tags=["health"])
 WORKER_STALE = timedelta(seconds=30)
@@ -25,9 +25,7 @@ def health(request: HttpRequest) -> Any:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         database = "ok"
-        seen = (
-            WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
-        )
+        seen = worker_last_seen()
     except Exception:
         database, seen = "unavailable", None
     if seen is None:

@@ -23,7 +23,13 @@ from colis.inventory.receiving import (
     transfer_create,
     transfer_receive,
 )
-from colis.inventory.selectors import level_list
+from colis.inventory.selectors import (
+    level_list,
+    movement_get,
+    movement_list,
+    receipt_get,
+    transfer_get,
+)
 from colis.inventory.services import inventory_adjust
 
 router = Router(tags=["inventory"])
@@ -188,13 +194,7 @@ def adjustments_list(
 ) -> Any:
     require(request, READ)
     limit = check_limit(limit)
-    qs = StockMovement.objects.order_by("-pk")
-    if sku:
-        qs = qs.filter(level__product__sku_key=sku_key(sku))
-    if location_id is not None:
-        qs = qs.filter(location_id_snapshot=location_id)
-    if reason:
-        qs = qs.filter(reason=reason)
+    qs = movement_list(sku=sku, location_id=location_id, reason=reason)
     if (after := cursor_decode(cursor)) is not None:
         qs = qs.filter(pk__lt=after)
     return page(list(qs[: limit + 1]), limit, movement_out)
@@ -203,10 +203,7 @@ def adjustments_list(
 @router.get("/adjustments/{movement_id}", summary="One ledger row")
 def adjustments_read(request: HttpRequest, movement_id: Id) -> Any:
     require(request, READ)
-    movement = StockMovement.objects.filter(pk=movement_id).first()
-    if movement is None:
-        raise NotFound("No such ledger row.", code="adjustment_not_found")
-    return movement_out(movement)
+    return movement_out(movement_get(movement_id=movement_id))
 
 
 @router.post("/receipts", response=CREATED, summary="Expect stock from a supplier")
@@ -226,10 +223,7 @@ def receipts_create(request: HttpRequest, body: ReceiptIn) -> Any:
 @router.get("/receipts/{receipt_id}", summary="Read a receipt")
 def receipts_read(request: HttpRequest, receipt_id: Id) -> Any:
     require(request, READ)
-    receipt = InboundReceipt.objects.filter(pk=receipt_id).first()
-    if receipt is None:
-        raise NotFound("No such receipt.", code="receipt_not_found")
-    return receipt_out(receipt)
+    return receipt_out(receipt_get(receipt_id=receipt_id))
 
 
 @router.post("/receipts/{receipt_id}/receive", summary="Receive some or all expected stock")
@@ -262,10 +256,7 @@ def transfers_create(request: HttpRequest, body: TransferIn) -> Any:
 @router.get("/transfers/{transfer_id}", summary="Read a transfer")
 def transfers_read(request: HttpRequest, transfer_id: Id) -> Any:
     require(request, READ)
-    transfer = Transfer.objects.filter(pk=transfer_id).first()
-    if transfer is None:
-        raise NotFound("No such transfer.", code="transfer_not_found")
-    return transfer_out(transfer)
+    return transfer_out(transfer_get(transfer_id=transfer_id))
 
 
 @router.post("/transfers/{transfer_id}/receive", summary="Stock arrives at the destination")

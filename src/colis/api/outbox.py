@@ -8,9 +8,9 @@ from ninja import Router
 from colis.accounts.roles import OUTBOX_MANAGE, READ
 from colis.api.auth import require
 from colis.api.pagination import Id, check_limit, cursor_decode, page
-from colis.core.errors import ValidationError
-from colis.core.models import OutboxMessage, OutboxStatus
+from colis.core.models import OutboxMessage
 from colis.core.outbox import outbox_retry
+from colis.core.selectors import outbox_list
 
 router = Router(tags=["outbox"])
 
@@ -32,7 +32,7 @@ def message_out(m: OutboxMessage) -> dict[str, Any]:
 
 
 @router.get("", summary="Outgoing effects (emails, webhooks, pushes) and their delivery state")
-def outbox_list(
+def outbox_messages(
     request: HttpRequest,
     status: str = "",
     kind: str = "",
@@ -41,17 +41,7 @@ def outbox_list(
 ) -> Any:
     require(request, READ)
     limit = check_limit(limit)
-    qs = OutboxMessage.objects.order_by("-pk")
-    if status:
-        if status not in OutboxStatus.values:
-            raise ValidationError(
-                f"Unknown status {status!r}.",
-                code="invalid_filter",
-                fields={"status": f"One of {', '.join(OutboxStatus.values)}."},
-            )
-        qs = qs.filter(status=status)
-    if kind:
-        qs = qs.filter(kind=kind)
+    qs = outbox_list(status=status, kind=kind)
     if (after := cursor_decode(cursor)) is not None:
         qs = qs.filter(pk__lt=after)
     return page(list(qs[: limit + 1]), limit, message_out)

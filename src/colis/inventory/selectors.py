@@ -4,10 +4,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from colis.core.errors import NotFound
 from colis.inventory.models import (
     InboundReceipt,
     InventoryLevel,
     ReceiptStatus,
+    StockMovement,
     Transfer,
     TransferStatus,
 )
@@ -47,3 +49,40 @@ def location_open_work(*, location_id: int) -> dict[str, Any]:
     if transfers:
         work["transfers"] = f"{transfers} transfers in transit."
     return work
+
+
+def movement_list(
+    *, sku: str = "", location_id: int | None = None, reason: str = ""
+) -> QuerySet[StockMovement]:
+    """The ledger, newest first."""
+    from colis.catalog.models import sku_key
+
+    qs = StockMovement.objects.order_by("-pk")
+    if sku:
+        qs = qs.filter(level__product__sku_key=sku_key(sku))
+    if location_id is not None:
+        qs = qs.filter(location_id_snapshot=location_id)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs
+
+
+def movement_get(*, movement_id: int) -> StockMovement:
+    movement = StockMovement.objects.filter(pk=movement_id).first()
+    if movement is None:
+        raise NotFound("No such ledger row.", code="adjustment_not_found")
+    return movement
+
+
+def receipt_get(*, receipt_id: int) -> InboundReceipt:
+    receipt = InboundReceipt.objects.filter(pk=receipt_id).first()
+    if receipt is None:
+        raise NotFound("No such receipt.", code="receipt_not_found")
+    return receipt
+
+
+def transfer_get(*, transfer_id: int) -> Transfer:
+    transfer = Transfer.objects.filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound("No such transfer.", code="transfer_not_found")
+    return transfer
