@@ -83,8 +83,8 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
             requeued = outbox_recover()
             if requeued:
                 logger.info("requeued %s outbox messages", requeued)
-            if beats % PRUNE_EVERY == 0:
-                logger.info("pruned %s", housekeeping_prune())
+            if beats % PRUNE_EVERY == 0 and any((pruned := housekeeping_prune()).values()):
+                logger.info("pruned %s", pruned)
             beats += 1
         except Exception:
             logger.exception("worker housekeeping failed")
