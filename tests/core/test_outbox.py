@@ -159,3 +159,32 @@ def test_housekeeping_prunes_only_what_has_expired():
     assert pruned["idempotency"] == 1 and pruned["heartbeats"] == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["alive"]
+
+
+def test_a_message_that_kept_killing_its_worker_ends_failed(tmp_path):
+    message = _enqueue(tmp_path)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxStatus.IN_FLIGHT,
+        attempts=3,
+        max_attempts=3,
+        claimed_at=timezone.now() - timedelta(seconds=600),
+        claimed_by="dead-worker",
+    )
+    outbox_recover(lease_seconds=300)
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.FAILED
+    assert Event.objects.filter(kind="outbox_failed", order_id=42).exists()
+
+
+def test_an_outcome_is_recorded_only_by_the_claim_that_holds_the_row(tmp_path):
+    message = _enqueue(tmp_path, fail="temporary")
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=OutboxStatus.IN_FLIGHT, claimed_by="worker-b", claimed_at=timezone.now()
+    )
+    from colis.core.outbox import _record_failure
+
+    stale_view = OutboxMessage.objects.get(pk=message.pk)
+    stale_view.claimed_by = "worker-a"  # what worker A still believes
+    _record_failure(stale_view, "late outcome from worker A", permanent=True)
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.IN_FLIGHT and message.claimed_by == "worker-b"

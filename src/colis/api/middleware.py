@@ -143,7 +143,14 @@ class ApiGuardMiddleware:
                     created_at=now,
                 )
         except IntegrityError:
-            record = IdempotencyRecord.objects.get(scope=scope, key=key)
+            found = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+            if found is None:  # the first call failed and let the key go meanwhile
+                return error_response(
+                    409,
+                    "idempotency_key_in_progress",
+                    "A request with this Idempotency-Key is still running.",
+                )
+            record = found
             if record.request_hash != digest:
                 return error_response(
                     422,
@@ -158,7 +165,15 @@ class ApiGuardMiddleware:
                         "idempotency_key_in_progress",
                         "A request with this Idempotency-Key is still running.",
                     )
-                IdempotencyRecord.objects.filter(pk=record.pk).update(created_at=now)
+                taken = IdempotencyRecord.objects.filter(
+                    pk=record.pk, status_code__isnull=True, created_at=record.created_at
+                ).update(created_at=now)
+                if not taken:  # another retry took the abandoned key over first
+                    return error_response(
+                        409,
+                        "idempotency_key_in_progress",
+                        "A request with this Idempotency-Key is still running.",
+                    )
             else:
                 response = HttpResponse(
                     bytes(record.response_body or b""),

@@ -8,7 +8,7 @@ import orjson
 import pydantic
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from colis.accounts.roles import ORDERS_WRITE, READ, SETTINGS_WRITE
 from colis.api.auth import require
@@ -21,6 +21,7 @@ from colis.api.pagination import (
     check_limit,
     cursor_decode,
     cursor_encode,
+    datetime_in_range,
     page,
 )
 from colis.core.errors import ValidationError
@@ -78,6 +79,14 @@ class OrderIn(BaseModel):
     ship_by: datetime | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     note: str | None = Field(None, max_length=5000)
+
+    @field_validator("ship_by")
+    @classmethod
+    def _ship_by_in_range(cls, value: datetime | None) -> datetime | None:
+        try:
+            return datetime_in_range(value, "ship_by")
+        except ValidationError as exc:
+            raise ValueError(exc.message) from None
 
     def to_draft(self) -> OrderDraft:
         return OrderDraft(
@@ -224,6 +233,8 @@ def orders_list(
 ) -> Any:
     require(request, READ)
     limit = check_limit(limit)
+    datetime_in_range(created_after, "created_after")
+    datetime_in_range(created_before, "created_before")
     filters = OrderFilters(
         status=status,
         fulfillment_status=fulfillment_status,

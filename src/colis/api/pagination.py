@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field
@@ -63,3 +64,20 @@ NO_CONTENT: dict[int, Any] = {204: None}
 # Ids as the database stores them (64-bit); anything else is refused as invalid input.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def datetime_in_range(value: datetime | None, field: str) -> datetime | None:
+    """Dates the databases store: years 1900 to 9998 in UTC. ValidationError otherwise."""
+    if value is None:
+        return None
+    try:
+        year = value.astimezone(UTC).year if value.tzinfo else value.year
+    except OverflowError:
+        year = 0
+    if not 1900 <= year <= 9998:
+        raise ValidationError(
+            "Dates must fall between the years 1900 and 9998.",
+            code="invalid_date",
+            fields={field: "Between 1900 and 9998."},
+        )
+    return value

@@ -46,14 +46,17 @@ class ProductRef:
 def product_refs_by_skus(skus: Iterable[str]) -> dict[str, ProductRef]:
     """(id, sku, title) by upper-cased SKU key, in one plain query (the order hot path)."""
     keys = sorted({sku_key(s) for s in skus if s})
-    if not keys:
-        return {}
-    rows = fetch_all(
-        f"SELECT id, sku, title, sku_key FROM {Product._meta.db_table} "
-        f"WHERE sku_key IN ({in_list(keys)})",
-        keys,
-    )
-    return {key: ProductRef(pk, sku, title) for pk, sku, title, key in rows}
+    found: dict[str, ProductRef] = {}
+    # PostgreSQL takes at most 65,535 parameters a statement.
+    for start in range(0, len(keys), 10_000):
+        part = keys[start : start + 10_000]
+        rows = fetch_all(
+            f"SELECT id, sku, title, sku_key FROM {Product._meta.db_table} "
+            f"WHERE sku_key IN ({in_list(part)})",
+            part,
+        )
+        found.update((key, ProductRef(pk, sku, title)) for pk, sku, title, key in rows)
+    return found
 
 
 def product_list(*, q: str = "", active: bool | None = None) -> QuerySet[Product]:

@@ -121,9 +121,8 @@ def _claim(message_id: int, worker_id: str) -> OutboxMessage | None:
 
 
 def _record_failure(message: OutboxMessage, error: str, *, permanent: bool) -> None:
+    claimed_by = message.claimed_by
     message.last_error = error[:2000]
-    message.claimed_at = None
-    message.claimed_by = ""
     if permanent or message.attempts >= message.max_attempts:
         message.status = OutboxStatus.FAILED
     else:
@@ -132,9 +131,19 @@ def _record_failure(message: OutboxMessage, error: str, *, permanent: bool) -> N
             seconds=backoff_delay(message.attempts)
         )
     with transaction.atomic():
-        message.save(
-            update_fields=["status", "last_error", "claimed_at", "claimed_by", "next_attempt_at"]
+        # Fenced: only the claim that is still ours records an outcome; a claim taken over
+        # after its lease ran out belongs to the new worker now.
+        updated = OutboxMessage.objects.filter(
+            pk=message.pk, status=OutboxStatus.IN_FLIGHT, claimed_by=claimed_by
+        ).update(
+            status=message.status,
+            last_error=message.last_error,
+            claimed_at=None,
+            claimed_by="",
+            next_attempt_at=message.next_attempt_at,
         )
+        if not updated:
+            return
         if message.status == OutboxStatus.PENDING:
             _schedule(message)
         elif message.order_id is not None:
@@ -168,7 +177,9 @@ def outbox_deliver(*, message_id: int, worker_id: str = "worker") -> str:
         )
         _record_failure(message, f"{type(exc).__name__}: {exc}", permanent=False)
         return "failed" if message.status == OutboxStatus.FAILED else "retry"
-    OutboxMessage.objects.filter(pk=message.pk).update(
+    OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxStatus.IN_FLIGHT, claimed_by=message.claimed_by
+    ).update(
         status=OutboxStatus.DELIVERED,
         delivered_at=timezone.now(),
         claimed_at=None,
@@ -221,6 +232,26 @@ def outbox_recover(*, lease_seconds: float | None = None, overdue_seconds: float
                 next_attempt_at__lt=now - timedelta(seconds=overdue_seconds),
             )[:500]
         )
+        exhausted = [m for m in stale if m.attempts >= m.max_attempts]
+        stale = [m for m in stale if m.attempts < m.max_attempts]
+        for message in exhausted:
+            # A message whose delivery kept killing its worker stops here, visibly.
+            message.status = OutboxStatus.FAILED
+            message.claimed_at = None
+            message.last_error = (
+                f"Worker {message.claimed_by} stopped mid-delivery on the last attempt."
+            )
+            message.claimed_by = ""
+            message.save(update_fields=["status", "claimed_at", "claimed_by", "last_error"])
+            if message.order_id is not None:
+                event_record(
+                    subject_type="outbox",
+                    subject_id=message.pk,
+                    order_id=message.order_id,
+                    kind="outbox_failed",
+                    actor=Actor.system("worker"),
+                    data={"kind": message.kind, "error": message.last_error},
+                )
         for message in stale:
             message.status = OutboxStatus.PENDING
             message.claimed_at = None

@@ -112,6 +112,11 @@ def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key
         too_big = [
             k for k, lvl in levels.items() if max(abs(lvl.on_hand), abs(lvl.committed)) > MAX_LEVEL
         ]
+        too_big += [
+            (m.product_id_snapshot, m.location_id_snapshot)
+            for m in movements
+            if max(abs(m.delta_on_hand), abs(m.delta_committed)) > MAX_LEVEL
+        ]
         if too_big:
             raise ValidationError(
                 f"A stock level cannot pass {MAX_LEVEL:,} units.",

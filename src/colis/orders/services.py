@@ -43,9 +43,11 @@ from colis.orders.status import (
 
 MAX_LINES = 500
 MAX_BATCH = 1000
+MAX_AMOUNT = Decimal("99999999999999")  # amounts are numeric(18, 4)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_CHANNEL = "api"
 NUMBER_COUNTER = "order_number"
+MAX_GENERATED = 10**18  # supplied numbers above this never meet a generated one
 FINANCIAL_STATUSES = frozenset(FinancialStatus.values)
 CANCELLED = int(OrderStatus.CANCELLED)
 ORDER_COLUMNS = (
@@ -111,6 +113,8 @@ class _Checked:
     billing: dict[str, Any] | None
     phone: str
     subtotal: Decimal
+    total: Decimal
+    external_id: str | None
     number: str = ""
     status: int = 0
 
@@ -154,6 +158,15 @@ def _check_offline(index: int, draft: OrderDraft) -> tuple[_Checked | None, dict
             phone = phone_normalize(draft.phone, country=country)
         except ValidationError as exc:
             errors.update(exc.fields)
+    total = (
+        draft.total
+        if draft.total is not None
+        else subtotal + draft.shipping_price + draft.tax_total - draft.discount_total
+    )
+    if subtotal > MAX_AMOUNT:
+        errors["lines"] = f"The lines add up to more than {MAX_AMOUNT:,}."
+    if total < 0 or total > MAX_AMOUNT:
+        errors["total"] = f"The total must be between 0 and {MAX_AMOUNT:,}."
     if errors:
         return None, errors
     assert shipping is not None
@@ -166,6 +179,8 @@ def _check_offline(index: int, draft: OrderDraft) -> tuple[_Checked | None, dict
         billing=billing,
         phone=phone,
         subtotal=subtotal,
+        total=total,
+        external_id=draft.external_id.strip() if draft.external_id else None,
     ), {}
 
 
@@ -178,16 +193,21 @@ def _numbers_taken(numbers: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _numbers_for(count: int) -> list[str]:
+def _numbers_for(count: int, verify: bool = False) -> list[str]:
     """`count` fresh generated numbers.
 
     Generated numbers are the digits of a counter that is always kept above every all-digit
-    number a caller supplied (see `_write`), so they cannot collide with an existing order.
+    number a caller supplied (see `_write`), so they do not collide with an existing order.
+    With `verify` (a retry after a clash), taken numbers are skipped all the same.
     """
-    if not count:
-        return []
-    first = counter_allocate(name=NUMBER_COUNTER, count=count)
-    return [str(n) for n in range(first, first + count)]
+    numbers: list[str] = []
+    while len(numbers) < count:
+        need = count - len(numbers)
+        first = counter_allocate(name=NUMBER_COUNTER, count=need)
+        fresh = [str(n) for n in range(first, first + need)]
+        taken = _numbers_taken(fresh) if verify else set()
+        numbers += [n for n in fresh if n not in taken]
+    return numbers
 
 
 def _write(
@@ -196,9 +216,10 @@ def _write(
     actor: Actor,
     results: dict[int, OrderResult],
     materialize: bool = False,
+    verify: bool = False,
 ) -> None:
     """Inside a transaction: refuse or replay against the database, then insert the rest."""
-    pairs = {(c.channel, c.draft.external_id) for c in checked if c.draft.external_id}
+    pairs = {(c.channel, c.external_id) for c in checked if c.external_id}
     existing: dict[tuple[str, str], tuple[int, str]] = {}
     if pairs:
         by_channel: dict[str, list[str]] = {}
@@ -219,7 +240,7 @@ def _write(
     batch_pairs: dict[tuple[str, str], int] = {}
     batch_numbers: set[str] = set()
     for c in checked:
-        pair = (c.channel, c.draft.external_id) if c.draft.external_id else None
+        pair = (c.channel, c.external_id) if c.external_id else None
         if pair and pair in existing:
             pk, num = existing[pair]
             results[c.index] = OrderResult(index=c.index, order_id=pk, number=num)
@@ -246,27 +267,27 @@ def _write(
     if not to_create:
         return
 
-    numeric = [int(n) for n in batch_numbers if n.isascii() and n.isdigit() and len(n) <= 18]
+    numeric = [
+        int(n)
+        for n in batch_numbers
+        if n.isascii() and n.isdigit() and len(n) <= 19 and int(n) < MAX_GENERATED
+    ]
     if numeric:
         counter_raise_to(name=NUMBER_COUNTER, value=max(numeric))
-    generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number)))
+    generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number), verify))
     now = timezone.now()
     order_rows: list[tuple[Any, ...]] = []
     for c in to_create:
         d = c.draft
         status = INITIAL_STATUS[d.financial_status]
-        total = (
-            d.total
-            if d.total is not None
-            else c.subtotal + d.shipping_price + d.tax_total - d.discount_total
-        )
+        total = c.total
         c.number = d.number.strip() if d.number else next(generated)
         c.status = status
         order_rows.append(
             (
                 c.number,
                 c.channel,
-                d.external_id.strip() if d.external_id else None,
+                c.external_id,
                 d.email.strip().lower(),
                 c.phone,
                 d.locale,
@@ -426,7 +447,7 @@ def orders_create(
         written: dict[int, OrderResult] = {}
         try:
             with transaction.atomic():
-                _write(valid, products, actor, written, materialize)
+                _write(valid, products, actor, written, materialize, verify=attempt > 0)
         except IntegrityError:
             # A concurrent writer took a number or a channel id between our check and insert
             # (PostgreSQL); the next pass sees its row and replays or refuses accordingly.
