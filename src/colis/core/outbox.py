@@ -146,15 +146,21 @@ def _record_failure(message: OutboxMessage, error: str, *, permanent: bool) -> N
             return
         if message.status == OutboxStatus.PENDING:
             _schedule(message)
-        elif message.order_id is not None:
-            event_record(
-                subject_type="outbox",
-                subject_id=message.pk,
-                order_id=message.order_id,
-                kind="outbox_failed",
-                actor=Actor.system("worker"),
-                data={"kind": message.kind, "error": message.last_error[:500]},
-            )
+        else:
+            _failed_event(message)
+
+
+def _failed_event(message: OutboxMessage) -> None:
+    """A failed delivery shows on the timeline of the order it was for."""
+    if message.order_id is not None:
+        event_record(
+            subject_type="outbox",
+            subject_id=message.pk,
+            order_id=message.order_id,
+            kind="outbox_failed",
+            actor=Actor.system("worker"),
+            data={"kind": message.kind, "error": message.last_error[:500]},
+        )
 
 
 def outbox_deliver(*, message_id: int, worker_id: str = "worker") -> str:
@@ -243,15 +249,7 @@ def outbox_recover(*, lease_seconds: float | None = None, overdue_seconds: float
             )
             message.claimed_by = ""
             message.save(update_fields=["status", "claimed_at", "claimed_by", "last_error"])
-            if message.order_id is not None:
-                event_record(
-                    subject_type="outbox",
-                    subject_id=message.pk,
-                    order_id=message.order_id,
-                    kind="outbox_failed",
-                    actor=Actor.system("worker"),
-                    data={"kind": message.kind, "error": message.last_error},
-                )
+            _failed_event(message)
         for message in stale:
             message.status = OutboxStatus.PENDING
             message.claimed_at = None
