@@ -91,3 +91,18 @@ def stocked(location: Location) -> Callable[..., Product]:
 @pytest.fixture
 def owner(db: None) -> User:
     return UserFactory(role="owner")
+
+
+@pytest.fixture
+def shop(stocked: Callable[..., Product]) -> None:
+    """Two stocked SKUs, BAR-A and BAR-B, at the default location."""
+    stocked("BAR-A")
+    stocked("BAR-B")
+
+
+def order_counts() -> tuple[int, int, int]:
+    """(orders, order lines, timeline events): what a refused order must leave unchanged."""
+    from colis.core.models import Event
+    from colis.orders.models import Order, OrderLine
+
+    return Order.objects.count(), OrderLine.objects.count(), Event.objects.count()

@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 ORDERS = "/api/v1/orders"
 
 
-@pytest.fixture
-def shop(stocked):
-    stocked("BAR-A")
-    stocked("BAR-B")
-
-
 def test_the_same_key_and_body_replays_the_same_order(api, shop):
     # given an order posted with an Idempotency-Key
     key = str(uuid.uuid4())

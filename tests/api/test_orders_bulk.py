@@ -6,21 +6,12 @@ import pytest
 
 from colis.core.models import Event
 from colis.orders.models import Order, OrderLine
+from tests.conftest import order_counts
 from tests.factories import order_body
 
 pytestmark = pytest.mark.django_db
 
 BULK = "/api/v1/orders/bulk"
-
-
-@pytest.fixture
-def shop(stocked):
-    stocked("BAR-A")
-    stocked("BAR-B")
-
-
-def _counts() -> tuple[int, int, int]:
-    return Order.objects.count(), OrderLine.objects.count(), Event.objects.count()
 
 
 def test_a_batch_of_100_with_two_bad_orders_creates_98(api, shop):
@@ -93,13 +84,13 @@ def test_the_same_number_twice_in_one_batch_creates_it_once(api, shop):
 
 
 def test_1001_orders_are_refused_and_nothing_is_stored(api, shop):
-    before = _counts()
+    before = order_counts()
     response = api.post(BULK, {"orders": [order_body([("BAR-A", 1)])] * 1001})
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "batch_too_large"
     assert "orders" in body["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 @pytest.mark.parametrize(
@@ -107,7 +98,7 @@ def test_1001_orders_are_refused_and_nothing_is_stored(api, shop):
     [{"orders": "not a list"}, {"orders": {"0": {}}}, {"order": []}, [], "orders", 42, None],
 )
 def test_a_body_without_a_list_of_orders_is_422(api, shop, payload):
-    before = _counts()
+    before = order_counts()
     response = api.client.post(
         BULK,
         payload,
@@ -116,7 +107,7 @@ def test_a_body_without_a_list_of_orders_is_422(api, shop, payload):
     )
     assert response.status_code == 422
     assert response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_a_body_that_is_not_json_is_422(api, shop):
@@ -147,8 +138,8 @@ def test_an_empty_batch_is_an_empty_answer(api, shop):
 
 
 def test_a_batch_of_only_bad_orders_stores_nothing(api, shop):
-    before = _counts()
+    before = order_counts()
     orders = [order_body([("NO-SUCH-SKU", 1)]), order_body([("BAR-A", 1)], currency="XYZ")]
     results = api.post(BULK, {"orders": orders}).json()["results"]
     assert [r["ok"] for r in results] == [False, False]
-    assert _counts() == before
+    assert order_counts() == before

@@ -6,21 +6,12 @@ import pytest
 
 from colis.core.models import Event
 from colis.orders.models import Order, OrderLine
+from tests.conftest import order_counts
 from tests.factories import ADDRESS_FR, ADDRESS_US, order_body
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/api/v1/orders"
-
-
-@pytest.fixture
-def shop(stocked):
-    stocked("BAR-A")
-    stocked("BAR-B")
-
-
-def _counts() -> tuple[int, int, int]:
-    return Order.objects.count(), OrderLine.objects.count(), Event.objects.count()
 
 
 def test_a_paid_order_comes_back_201_in_the_contract_shape(api, shop):
@@ -92,49 +83,49 @@ def test_numbers_are_generated_unique_and_a_supplied_one_is_kept(api, shop):
 
 def test_a_supplied_number_that_is_taken_is_422_naming_number(api, shop):
     api.post(ORDERS, order_body([("BAR-A", 1)], number="WEB-42"))
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1)], number="WEB-42", email="x@example.com"))
     assert response.status_code == 422
     assert "number" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_an_unknown_sku_is_422_and_nothing_is_stored(api, shop):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1), ("NO-SUCH-SKU", 1)]))
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "invalid_order"
     assert set(body["fields"]) == {"lines[1].sku"}
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_an_unknown_sku_in_the_first_line_names_lines_0_sku(api, shop):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("NO-SUCH-SKU", 1)]))
     assert response.status_code == 422
     assert "lines[0].sku" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 @pytest.mark.parametrize("quantity", [0, -1, -100])
 def test_a_quantity_below_one_is_422_naming_the_line(api, shop, quantity):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1), ("BAR-B", quantity)]))
     assert response.status_code == 422
     body = response.json()
     assert body["code"]
     assert "lines[1].quantity" in body["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 @pytest.mark.parametrize("currency", ["EURO", "XYZ", "", "12€"])
 def test_a_bad_currency_is_422_naming_currency(api, shop, currency):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1)], currency=currency))
     assert response.status_code == 422
     assert "currency" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_a_lowercase_currency_is_accepted_as_its_code(api, shop):
@@ -145,12 +136,12 @@ def test_a_lowercase_currency_is_accepted_as_its_code(api, shop):
 
 @pytest.mark.parametrize("country", ["ZZ", "F1", "", "XX"])
 def test_a_bad_country_is_422_naming_shipping_address_country(api, shop, country):
-    before = _counts()
+    before = order_counts()
     body = order_body([("BAR-A", 1)], shipping_address={**ADDRESS_FR, "country": country})
     response = api.post(ORDERS, body)
     assert response.status_code == 422
     assert "shipping_address.country" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 @pytest.mark.parametrize(
@@ -162,11 +153,11 @@ def test_a_bad_country_is_422_naming_shipping_address_country(api, shop, country
     ],
 )
 def test_a_bad_postal_code_is_422_naming_it(api, shop, address):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1)], shipping_address=address))
     assert response.status_code == 422
     assert "shipping_address.postal_code" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_a_bad_billing_address_is_named_as_billing(api, shop):
@@ -178,11 +169,11 @@ def test_a_bad_billing_address_is_named_as_billing(api, shop):
 
 @pytest.mark.parametrize("email", ["not-an-email", "", "a@b", "two words@example.com"])
 def test_a_bad_email_is_422_naming_email(api, shop, email):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1)], email=email))
     assert response.status_code == 422
     assert "email" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_a_bad_phone_is_422_naming_phone(api, shop):
@@ -203,11 +194,11 @@ def test_every_bad_field_is_reported_at_once(api, shop):
 
 
 def test_501_lines_are_422_and_500_are_fine(api, shop):
-    before = _counts()
+    before = order_counts()
     response = api.post(ORDERS, order_body([("BAR-A", 1)] * 501))
     assert response.status_code == 422
     assert "lines" in response.json()["fields"]
-    assert _counts() == before
+    assert order_counts() == before
     ok = api.post(ORDERS, order_body([("BAR-A", 1)] * 500))
     assert ok.status_code == 201
     assert OrderLine.objects.filter(order_id=ok.json()["id"]).count() == 500
@@ -222,14 +213,14 @@ def test_an_order_without_lines_is_422(api, shop):
 def test_a_body_over_the_size_limit_is_413(api, shop, settings):
     # given a small body limit
     settings.COLIS_MAX_BODY_BYTES = 512
-    before = _counts()
+    before = order_counts()
     # when a body larger than that arrives
     body = order_body([("BAR-A", 1)] * 20)
     response = api.post(ORDERS, body)
     # then it is refused before parsing, and nothing is stored
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
-    assert _counts() == before
+    assert order_counts() == before
     # and a small one still passes
     assert api.post(ORDERS, order_body([("BAR-A", 1)])).status_code == 201
 

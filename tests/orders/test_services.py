@@ -10,7 +10,7 @@ import pytest
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.models import Event
 from colis.orders.drafts import LineDraft, OrderDraft
-from colis.orders.models import Order, OrderLine, OrderStatusLabel
+from colis.orders.models import Order, OrderStatusLabel
 from colis.orders.services import (
     MAX_BATCH,
     order_cancel,
@@ -21,6 +21,7 @@ from colis.orders.services import (
     status_label_set,
 )
 from colis.orders.status import FulfillmentStatus, OrderStatus
+from tests.conftest import order_counts
 from tests.factories import ACTOR, ADDRESS_FR, ADDRESS_US, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +45,6 @@ def draft(lines: list[tuple[str, int]] | None = None, **extra: Any) -> OrderDraf
     }
     values.update(extra)
     return OrderDraft(**values)
-
-
-def _counts() -> tuple[int, int, int]:
-    return Order.objects.count(), OrderLine.objects.count(), Event.objects.count()
 
 
 def test_a_paid_order_is_created_with_lines_totals_and_its_event(skus):
@@ -110,12 +107,12 @@ def test_generated_numbers_are_unique_and_skip_numbers_given_by_callers(skus):
 
 def test_a_supplied_number_that_is_taken_is_refused_and_nothing_is_written(skus):
     order_create(draft=draft(number="WEB-1"), actor=ACTOR)
-    before = _counts()
+    before = order_counts()
     with pytest.raises(ValidationError) as caught:
         order_create(draft=draft(number="WEB-1", email="other@example.com"), actor=ACTOR)
     assert caught.value.code == "invalid_order"
     assert "number" in caught.value.fields
-    assert _counts() == before
+    assert order_counts() == before
 
 
 def test_the_same_channel_id_returns_the_existing_order(skus):
@@ -168,7 +165,7 @@ def test_a_batch_above_the_limit_is_refused_whole(skus):
     with pytest.raises(ValidationError) as caught:
         orders_create(drafts=[draft()] * (MAX_BATCH + 1), actor=ACTOR)
     assert caught.value.code == "batch_too_large"
-    assert _counts() == (0, 0, 0)
+    assert order_counts() == (0, 0, 0)
 
 
 def test_cancel_cancels_every_line_and_writes_the_event(skus):

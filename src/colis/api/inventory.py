@@ -11,7 +11,7 @@ from colis.accounts.roles import INVENTORY_WRITE, READ
 from colis.api.auth import require
 from colis.api.pagination import CREATED, Id, check_limit, cursor_decode, page
 from colis.catalog.models import sku_key
-from colis.catalog.selectors import products_by_skus
+from colis.catalog.selectors import product_refs_by_skus
 from colis.core.errors import NotFound, ValidationError
 from colis.inventory.models import InboundReceipt, InventoryLevel, StockMovement, Transfer
 from colis.inventory.receiving import (
@@ -69,10 +69,10 @@ class TransferIn(Schema):
     lines: list[SkuQuantity] = Field(max_length=5000)
 
 
-def level_out(level: InventoryLevel) -> dict[str, Any]:
+def level_out(level: InventoryLevel, sku: str | None = None) -> dict[str, Any]:
     return {
         "id": level.pk,
-        "sku": level.product.sku,
+        "sku": sku if sku is not None else level.product.sku,
         "product_id": level.product_id,
         "location_id": level.location_id,
         "on_hand": level.on_hand,
@@ -100,7 +100,7 @@ def movement_out(m: StockMovement) -> dict[str, Any]:
 
 
 def _quantities(lines: list[SkuQuantity]) -> list[ProductQuantity]:
-    products = products_by_skus(ln.sku for ln in lines)
+    products = product_refs_by_skus(ln.sku for ln in lines)
     unknown = {
         f"lines[{i}].sku": f"Unknown SKU {ln.sku!r}."
         for i, ln in enumerate(lines)
@@ -165,7 +165,7 @@ def levels_list(
 )
 def adjustments_create(request: HttpRequest, body: AdjustmentIn) -> Any:
     who = require(request, INVENTORY_WRITE)
-    product = products_by_skus([body.sku]).get(sku_key(body.sku))
+    product = product_refs_by_skus([body.sku]).get(sku_key(body.sku))
     if product is None:
         raise NotFound(
             f"Unknown SKU {body.sku!r}.", code="product_not_found", fields={"sku": "Unknown SKU."}
@@ -179,8 +179,7 @@ def adjustments_create(request: HttpRequest, body: AdjustmentIn) -> Any:
         note=body.note,
         actor=who,
     )
-    level.product = product
-    return Status(201, level_out(level))
+    return Status(201, level_out(level, sku=product.sku))
 
 
 @router.get("/adjustments", summary="The stock ledger, newest first")

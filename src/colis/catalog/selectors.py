@@ -17,25 +17,6 @@ def product_get(*, product_id: int) -> Product:
     return product
 
 
-def product_by_sku(*, sku: str) -> Product:
-    product = Product.objects.filter(sku_key=sku_key(sku)).first()
-    if product is None:
-        raise NotFound(
-            f"No product with SKU {sku!r}.",
-            code="product_not_found",
-            fields={"sku": "Unknown SKU."},
-        )
-    return product
-
-
-def products_by_skus(skus: Iterable[str]) -> dict[str, Product]:
-    """Products by upper-cased SKU key, in one query."""
-    keys = {sku_key(s) for s in skus if s}
-    if not keys:
-        return {}
-    return {p.sku_key: p for p in Product.objects.filter(sku_key__in=keys)}
-
-
 @dataclass(frozen=True, slots=True)
 class ProductRef:
     pk: int

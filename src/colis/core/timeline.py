@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.utils import timezone
@@ -53,7 +52,3 @@ def event_record(
     )
     event.save(force_insert=True)
     return event
-
-
-def events_record(events: Iterable[Event]) -> None:
-    Event.objects.bulk_create(list(events), batch_size=500)
