@@ -111,6 +111,19 @@ def _check_email(url: str) -> int:
     return 0
 
 
+def _check_tracking_data() -> None:
+    """Missing format data is not fatal: tracking numbers are then accepted unchecked."""
+    from colis.shipping.tracking import tracking_data
+
+    data = tracking_data()
+    if data.available:
+        print(f"tracking:  {len(data.formats)} number formats from {data.source}")
+    else:
+        print("tracking:  no number format data (COLIS_TRACKING_DATA_DIR); numbers not checked")
+    for problem in data.problems:
+        print(f"           skipped {problem}")
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     _setup()
     from django.conf import settings
@@ -139,6 +152,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems += 1
     problems += _check_email(settings.EMAIL_URL)
     print(f"base url:  {settings.BASE_URL}")
+    _check_tracking_data()
     try:
         call_command("check", verbosity=0)
         print("django:    system checks passed")

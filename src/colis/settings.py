@@ -75,6 +75,10 @@ INSTALLED_APPS = [
     "colis.locations",
     "colis.inventory",
     "colis.orders",
+    "colis.shipping",
+    "colis.partners",
+    "colis.fulfillment",
+    "colis.web",
 ]
 
 # The API authenticates each call by its bearer token: no sessions, cookies or CSRF here.
@@ -141,3 +145,6 @@ COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", 
 COLIS_OUTBOX_HANDLER_MODULES = [
     m.strip() for m in os.environ.get("COLIS_OUTBOX_HANDLER_MODULES", "").split(",") if m.strip()
 ]
+
+# Folder of the tracking-number format data (`couriers/*.json`); unset: see colis.shipping.tracking.
+COLIS_TRACKING_DATA_DIR = os.environ.get("COLIS_TRACKING_DATA_DIR") or None

@@ -1,10 +1,13 @@
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from colis.api.main import api
 from colis.api.middleware import error_response
 
-urlpatterns = [path("api/v1/", api.urls)]
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("portal/", include("colis.web.portal")),
+]
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

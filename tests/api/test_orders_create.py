@@ -24,7 +24,13 @@ def test_a_paid_order_comes_back_201_in_the_contract_shape(api, shop):
     assert order["status_id"] == 11
     assert order["status_label"] == "Awaiting Fulfillment"
     assert order["fulfillment_status"] == "unfulfilled"
-    assert order["fulfillment_orders"] == []
+    [fo] = order["fulfillment_orders"]
+    assert fo["status"] == "open" and fo["request_status"] == "unsubmitted" and fo["holds"] == []
+    assert {ln["sku"]: (ln["quantity"], ln["remaining"]) for ln in fo["lines"]} == {
+        "BAR-A": (2, 2),
+        "BAR-B": (1, 1),
+    }
+    assert {ln["line_id"] for ln in fo["lines"]} == {ln["id"] for ln in order["lines"]}
     assert order["shipments"] == []
     assert order["number"] and order["id"]
     assert order["email"] == "buyer@example.com"
@@ -55,7 +61,8 @@ def test_a_paid_order_comes_back_201_in_the_contract_shape(api, shop):
         stored.lines.order_by("position").values_list("pk", flat=True)
     )
     assert list(Event.objects.filter(order_id=stored.pk).values_list("kind", flat=True)) == [
-        "order_created"
+        "order_created",
+        "order_routed",
     ]
     # and reading it back gives the same body
     assert api.get(f"{ORDERS}/{order['id']}").json() == order

@@ -20,6 +20,8 @@ LOCATIONS_WRITE = "locations.write"
 SETTINGS_WRITE = "settings.write"
 OUTBOX_MANAGE = "outbox.manage"
 USERS_MANAGE = "users.manage"
+# What a fulfillment service's scoped token may do: read and answer its own FOs, ship them.
+SERVICE_WORK = "service.work"
 
 _STAFF = {READ, ORDERS_WRITE, INVENTORY_WRITE}
 _MANAGER = _STAFF | {CATALOG_WRITE, LOCATIONS_WRITE, SETTINGS_WRITE, OUTBOX_MANAGE}
@@ -28,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.MANAGER: frozenset(_MANAGER),
     Role.STAFF: frozenset(_STAFF),
     Role.READONLY: frozenset({READ}),
+    # Not a staff role: the role of a fulfillment service's scoped token.
+    "service": frozenset({SERVICE_WORK}),
 }
 
 

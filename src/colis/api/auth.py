@@ -13,6 +13,10 @@ from colis.core.errors import PermissionDenied
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        from colis.partners.selectors import SERVICE_TOKEN_PREFIX, service_token_authenticate
+
+        if token.startswith(SERVICE_TOKEN_PREFIX):
+            return service_token_authenticate(token)
         return token_authenticate(token)
 
 
@@ -20,10 +24,11 @@ def actor(request: HttpRequest) -> Actor:
     return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
-def require(request: HttpRequest, permission: str) -> Actor:
-    """The caller, if its role grants `permission`; else PermissionDenied (403)."""
+def require(request: HttpRequest, permission: str, *alternatives: str) -> Actor:
+    """The caller, if its role grants `permission` (or one of the alternatives); else
+    PermissionDenied (403)."""
     who = actor(request)
-    if not role_allows(who.role, permission):
+    if not any(role_allows(who.role, p) for p in (permission, *alternatives)):
         raise PermissionDenied(
             f"The {who.role} role cannot do this ({permission}).",
             code="forbidden_role",

@@ -67,7 +67,19 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _register() -> None:
-    from colis.api import accounts, health, inventory, locations, orders, outbox, products
+    from colis.api import (
+        accounts,
+        carriers,
+        fulfillment,
+        health,
+        inventory,
+        locations,
+        orders,
+        outbox,
+        packages,
+        partners,
+        products,
+    )
 
     api.add_router("/", health.router)
     api.add_router("/", accounts.router)
@@ -77,6 +89,11 @@ def _register() -> None:
     api.add_router("/orders", orders.router)
     api.add_router("/outbox", outbox.router)
     api.add_router("/order-statuses", orders.status_router)
+    api.add_router("/carriers", carriers.router)
+    api.add_router("/packages", packages.router)
+    api.add_router("/fulfillment-orders", fulfillment.fo_router)
+    api.add_router("/shipments", fulfillment.shipment_router)
+    api.add_router("/fulfillment-services", partners.router)
 
 
 _register()

@@ -24,6 +24,7 @@ from colis.api.pagination import (
     datetime_in_range,
     page,
 )
+from colis.api.shapes import fo_out, shipment_out
 from colis.core.errors import ValidationError
 from colis.core.models import Event
 from colis.orders.drafts import LineDraft, OrderDraft, OrderResult
@@ -192,8 +193,8 @@ def order_out(order: Order, labels: dict[int, str]) -> dict[str, Any]:
             }
             for ln in order.lines.all()
         ],
-        "fulfillment_orders": [],
-        "shipments": [],
+        "fulfillment_orders": [fo_out(fo) for fo in order.fulfillment_orders.all()],
+        "shipments": [shipment_out(sh) for sh in order.shipments.all()],
     }
 
 
@@ -228,6 +229,8 @@ def orders_list(
     q: str = "",
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    location: int | None = None,
+    location_id: int | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Any:
@@ -242,6 +245,7 @@ def orders_list(
         q=q[:200],
         created_after=created_after,
         created_before=created_before,
+        location_id=location_id if location_id is not None else location,
     )
     rows = order_page(filters=filters, after_id=cursor_decode(cursor), limit=limit)
     labels = status_labels()
@@ -253,8 +257,7 @@ def orders_create_one(request: HttpRequest, body: OrderIn) -> Any:
     who = require(request, ORDERS_WRITE)
     result = order_create(draft=body.to_draft(), actor=who)
     assert result.order_id is not None
-    found = result.order if result.created else order_get(order_id=result.order_id)
-    order = order_out(found, status_labels())
+    order = order_out(order_get(order_id=result.order_id), status_labels())
     return Status(201 if result.created else 200, order)
 
 

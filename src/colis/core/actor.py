@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ActorKind = Literal["user", "token", "system", "channel", "supplier"]
+ActorKind = Literal["user", "token", "system", "channel", "supplier", "service"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -11,6 +11,8 @@ class Shop(models.Model):
     name = models.CharField(max_length=200, default="My shop")
     locale = models.CharField(max_length=10, default="en")
     currency = models.CharField(max_length=3, default="EUR")
+    # How routing breaks ties between locations: "priority" (the merchant's order) or "most_stock".
+    routing_strategy = models.CharField(max_length=20, default="priority")
     demo_loaded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

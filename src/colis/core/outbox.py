@@ -163,15 +163,34 @@ def _failed_event(message: OutboxMessage) -> None:
         )
 
 
+PARK_SECONDS = 24 * 3600.0
+
+
+def _park(message: OutboxMessage) -> None:
+    """No transport delivers this kind in this installation yet: keep the row, untried, and
+    look again later (the recovery pass requeues it), so nothing queued is lost."""
+    OutboxMessage.objects.filter(
+        pk=message.pk, status=OutboxStatus.IN_FLIGHT, claimed_by=message.claimed_by
+    ).update(
+        status=OutboxStatus.PENDING,
+        attempts=message.attempts - 1,
+        claimed_at=None,
+        claimed_by="",
+        next_attempt_at=timezone.now() + timedelta(seconds=PARK_SECONDS),
+        last_error=f"No handler delivers {message.kind!r} yet; kept for later.",
+    )
+
+
 def outbox_deliver(*, message_id: int, worker_id: str = "worker") -> str:
-    """Deliver one due row. Returns delivered, retry, failed or skipped (not due or taken)."""
+    """Deliver one due row. Returns delivered, retry, failed, parked (no handler for its kind
+    yet) or skipped (not due or taken)."""
     message = _claim(message_id, worker_id)
     if message is None:
         return "skipped"
     handler = outbox_handler_for(message.kind)
     if handler is None:
-        _record_failure(message, f"No handler for outbox kind {message.kind!r}.", permanent=True)
-        return "failed"
+        _park(message)
+        return "parked"
     try:
         handler(message)
     except PermanentFailure as exc:

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,6 +30,16 @@ def load_handler_modules() -> None:
     """Import the modules that register outbox handlers (settings.COLIS_OUTBOX_HANDLER_MODULES)."""
     for name in settings.COLIS_OUTBOX_HANDLER_MODULES:
         importlib.import_module(name)
+
+
+# Periodic jobs other apps add (fulfillment: route backorders again), with their period in
+# heartbeats. Registered at app start-up, so core imports none of them.
+_PERIODIC: list[tuple[Callable[[], object], int]] = []
+
+
+def housekeeping_register(job: Callable[[], object], *, every: int) -> None:
+    if all(existing is not job for existing, _ in _PERIODIC):
+        _PERIODIC.append((job, every))
 
 
 IDEMPOTENCY_KEEP = timedelta(hours=24)
@@ -85,6 +96,9 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
                 logger.info("requeued %s outbox messages", requeued)
             if beats % PRUNE_EVERY == 0 and any((pruned := housekeeping_prune()).values()):
                 logger.info("pruned %s", pruned)
+            for job, every in _PERIODIC:
+                if beats % every == 0:
+                    job()
             beats += 1
         except Exception:
             logger.exception("worker housekeeping failed")

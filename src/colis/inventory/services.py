@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from colis.catalog.models import Product
 from colis.core.actor import Actor
+from colis.core.bulk import bulk_insert
 from colis.core.errors import NotFound, ValidationError
 from colis.core.locks import lock_by_pk
 from colis.core.timeline import event_record
 from colis.inventory.exceptions import InsufficientStock, Shortage
+from colis.inventory.hooks import stock_arrived
 from colis.inventory.models import InventoryLevel, StockMovement
 from colis.locations.models import Location
 
@@ -42,8 +44,26 @@ Key = tuple[int, int]
 MAX_LEVEL = 2_000_000_000  # levels are 32-bit integers in the database
 
 
-def _levels_locked(keys: set[Key]) -> dict[Key, InventoryLevel]:
+def inventory_levels_lock(
+    *, product_ids: set[int], location_ids: set[int]
+) -> dict[Key, InventoryLevel]:
+    """The existing levels of these products at these locations, locked in primary-key order.
+
+    Call inside a transaction; hand the result to `inventory_apply(locked=...)` to change them.
+    """
+    if not product_ids or not location_ids:
+        return {}
+    pks = InventoryLevel.objects.filter(
+        product_id__in=product_ids, location_id__in=location_ids
+    ).values_list("pk", flat=True)
+    locked = lock_by_pk(InventoryLevel.objects.all(), list(pks))
+    return {(lvl.product_id, lvl.location_id): lvl for lvl in locked.values()}
+
+
+def _levels_locked(keys: set[Key], locked: dict[Key, InventoryLevel]) -> dict[Key, InventoryLevel]:
     """The levels for these (product, location) pairs, created if missing, locked by pk."""
+    if keys <= locked.keys():
+        return {k: locked[k] for k in keys}
     existing = dict(
         ((p, loc), pk)
         for pk, p, loc in InventoryLevel.objects.filter(
@@ -60,28 +80,37 @@ def _levels_locked(keys: set[Key]) -> dict[Key, InventoryLevel]:
             product_id__in={k[0] for k in missing}, location_id__in={k[1] for k in missing}
         ).values_list("pk", "product_id", "location_id"):
             existing[(p, loc)] = pk
-    locked = lock_by_pk(InventoryLevel.objects.all(), [existing[k] for k in keys])
-    return {(lvl.product_id, lvl.location_id): lvl for lvl in locked.values()}
+    rows = lock_by_pk(InventoryLevel.objects.all(), [existing[k] for k in keys])
+    levels = {(lvl.product_id, lvl.location_id): lvl for lvl in rows.values()}
+    levels.update({k: lvl for k, lvl in locked.items() if k in keys})
+    return levels
 
 
-def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key, InventoryLevel]:
+def inventory_apply(
+    *,
+    changes: Sequence[StockChange],
+    actor: Actor,
+    locked: dict[Key, InventoryLevel] | None = None,
+) -> dict[Key, InventoryLevel]:
     """Apply all `changes` atomically or none. Raises InsufficientStock listing every short level.
 
     A level may not end with negative `on_hand`, nor with `committed` above `on_hand`, unless its
-    location allows negative stock.
+    location allows negative stock. `locked` are levels this transaction already locked with
+    `inventory_levels_lock`; they are changed in place. Stock that arrives (on_hand up) is
+    announced to the stock-arrival listeners after commit.
     """
     if not changes:
         return {}
     keys = {(c.product_id, c.location_id) for c in changes}
     with transaction.atomic():
-        levels = _levels_locked(keys)
+        levels = _levels_locked(keys, locked or {})
         allow_negative = dict(
             Location.objects.filter(pk__in={k[1] for k in keys}).values_list(
                 "pk", "allow_negative_stock"
             )
         )
         before = {k: (lvl.on_hand, lvl.committed) for k, lvl in levels.items()}
-        movements: list[StockMovement] = []
+        movements: list[tuple[object, ...]] = []
         now = timezone.now()
         for change in changes:
             level = levels[(change.product_id, change.location_id)]
@@ -91,31 +120,31 @@ def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key
             level.on_hand += d_on_hand
             level.committed += change.committed
             movements.append(
-                StockMovement(
-                    level=level,
-                    product_id_snapshot=change.product_id,
-                    location_id_snapshot=change.location_id,
-                    delta_on_hand=d_on_hand,
-                    delta_committed=change.committed,
-                    on_hand_after=level.on_hand,
-                    committed_after=level.committed,
-                    reason=change.reason,
-                    note=change.note[:500],
-                    reference=change.reference[:100],
-                    order_id=change.order_id,
-                    actor_kind=actor.kind,
-                    actor_id=actor.id,
-                    actor_label=actor.label[:200],
-                    created_at=now,
+                (
+                    level.pk,
+                    change.product_id,
+                    change.location_id,
+                    d_on_hand,
+                    change.committed,
+                    level.on_hand,
+                    level.committed,
+                    change.reason,
+                    change.note[:500],
+                    change.reference[:100],
+                    change.order_id,
+                    actor.kind,
+                    actor.id,
+                    actor.label[:200],
+                    now,
                 )
             )
         too_big = [
             k for k, lvl in levels.items() if max(abs(lvl.on_hand), abs(lvl.committed)) > MAX_LEVEL
         ]
         too_big += [
-            (m.product_id_snapshot, m.location_id_snapshot)
+            (m[1], m[2])
             for m in movements
-            if max(abs(m.delta_on_hand), abs(m.delta_committed)) > MAX_LEVEL
+            if max(abs(m[3]), abs(m[4])) > MAX_LEVEL  # type: ignore[arg-type]
         ]
         if too_big:
             raise ValidationError(
@@ -149,9 +178,42 @@ def inventory_apply(*, changes: Sequence[StockChange], actor: Actor) -> dict[Key
         changed = [lvl for k, lvl in levels.items() if (lvl.on_hand, lvl.committed) != before[k]]
         for lvl in changed:
             lvl.updated_at = now
-        InventoryLevel.objects.bulk_update(changed, ["on_hand", "committed", "updated_at"])
-        StockMovement.objects.bulk_create(movements)
+        _levels_write(changed)
+        bulk_insert(StockMovement, MOVEMENT_COLUMNS, movements, chunk=1000)
+        arrived = {m[1] for m in movements if m[3] > 0}  # type: ignore[operator]
+        if arrived:
+            stock_arrived(arrived)
     return levels
+
+
+MOVEMENT_COLUMNS = (
+    "level",
+    "product_id_snapshot",
+    "location_id_snapshot",
+    "delta_on_hand",
+    "delta_committed",
+    "on_hand_after",
+    "committed_after",
+    "reason",
+    "note",
+    "reference",
+    "order_id",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "created_at",
+)
+LEVEL_TABLE = InventoryLevel._meta.db_table
+
+
+def _levels_write(levels: list[InventoryLevel]) -> None:
+    if not levels:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {LEVEL_TABLE} SET on_hand = %s, committed = %s, updated_at = %s WHERE id = %s",
+            [(lvl.on_hand, lvl.committed, lvl.updated_at, lvl.pk) for lvl in levels],
+        )
 
 
 def _worse(before: tuple[int, int], level: InventoryLevel) -> bool:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from colis.catalog.models import sku_key
 from colis.core.errors import NotFound, ValidationError
@@ -23,6 +23,7 @@ class OrderFilters:
     q: str = ""
     created_after: datetime | None = None
     created_before: datetime | None = None
+    location_id: int | None = None
 
 
 _LABELS_TTL = 2.0
@@ -78,6 +79,14 @@ def order_queryset(filters: OrderFilters) -> QuerySet[Order]:
         qs = qs.filter(fulfillment_status__in=values)
     if filters.channel:
         qs = qs.filter(channel=filters.channel)
+    if filters.location_id is not None:
+        from colis.fulfillment.models import FulfillmentOrder
+
+        qs = qs.filter(
+            pk__in=FulfillmentOrder.objects.filter(location_id=filters.location_id).values(
+                "order_id"
+            )
+        )
     if filters.created_after:
         qs = qs.filter(created_at__gte=filters.created_after)
     if filters.created_before:
@@ -97,20 +106,52 @@ def order_page(*, filters: OrderFilters, after_id: int | None, limit: int) -> li
     if after_id is not None:
         qs = qs.filter(pk__lt=after_id)
     return list(
-        qs.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))[
-            : limit + 1
-        ]
+        qs.prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("position")), *_fulfillment()
+        )[: limit + 1]
     )
 
 
+def _fulfillment() -> list[Prefetch]:
+    from colis.fulfillment.models import FulfillmentOrder, Shipment
+
+    return [
+        Prefetch(
+            "fulfillment_orders",
+            queryset=FulfillmentOrder.objects.order_by("pk").prefetch_related(
+                Prefetch("lines", queryset=_fo_lines()), "holds"
+            ),
+        ),
+        Prefetch(
+            "shipments",
+            queryset=Shipment.objects.order_by("pk").prefetch_related(
+                Prefetch("lines", queryset=_shipment_lines())
+            ),
+        ),
+    ]
+
+
+def _fo_lines() -> QuerySet:
+    from colis.fulfillment.models import FulfillmentOrderLine
+
+    return FulfillmentOrderLine.objects.order_by("pk")
+
+
+def _shipment_lines() -> QuerySet:
+    from colis.fulfillment.models import ShipmentLine
+
+    return ShipmentLine.objects.order_by("pk")
+
+
 def order_get(*, order_id: int) -> Order:
-    """The order with its lines (two plain queries)."""
+    """The order with its lines, fulfillment orders (lines, holds) and shipments (lines)."""
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     lines = list(OrderLine.objects.filter(order_id=order_id).order_by("position"))
     # Fill the prefetch cache so `order.lines.all()` reads these without a query.
     order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
+    prefetch_related_objects([order], *_fulfillment())
     return order
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from colis.catalog.models import sku_key
@@ -26,6 +26,7 @@ from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
 from colis.core.models import Event
 from colis.core.money import is_currency
+from colis.core.outbox import outbox_enqueue
 from colis.core.sequences import counter_allocate, counter_raise_to
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
@@ -352,15 +353,62 @@ def _write(
             index=c.index, order_id=order_id, number=c.number, created=True
         )
     line_ids = bulk_insert(
-        OrderLine,
-        LINE_COLUMNS,
-        line_rows,
-        returning=("id", "order", "position") if materialize else (),
-        chunk=1000,
+        OrderLine, LINE_COLUMNS, line_rows, returning=("id", "order", "position"), chunk=1000
     )
     bulk_insert(Event, EVENT_COLUMNS, event_rows)
+    held = _route_new(to_create, ids, line_ids, products, actor)
+    if held and materialize:
+        at = ORDER_COLUMNS.index("fulfillment_status")
+        for i, c in enumerate(to_create):
+            if ids[c.number] in held:
+                row = order_rows[i]
+                order_rows[i] = (*row[:at], "on_hold", *row[at + 1 :])
     if materialize:
         _materialize(to_create, order_rows, line_rows, ids, line_ids, results)
+
+
+UNROUTED = frozenset({int(OrderStatus.CANCELLED), int(OrderStatus.REFUNDED)})
+UNPAID = frozenset({FinancialStatus.PENDING, FinancialStatus.PARTIALLY_PAID})
+
+
+def _route_new(
+    to_create: list[_Checked],
+    ids: dict[str, int],
+    line_ids: list[tuple[Any, ...]],
+    products: dict[str, ProductRef],
+    actor: Actor,
+) -> set[int]:
+    """Route the new orders' lines to fulfillment orders; returns the ids of orders on hold."""
+    from colis.fulfillment.routing import RouteLine, RouteRequest, orders_route
+    from colis.fulfillment.status import HoldReason
+
+    by_position = {(order_id, position): pk for pk, order_id, position in line_ids}
+    requests = []
+    for c in to_create:
+        if c.status in UNROUTED:
+            continue
+        order_id = ids[c.number]
+        lines = [
+            RouteLine(
+                line_id=by_position[(order_id, position)],
+                product_id=products[sku_key(ln.sku)].pk,
+                sku=products[sku_key(ln.sku)].sku,
+                quantity=ln.quantity,
+            )
+            for position, ln in enumerate(c.draft.lines)
+        ]
+        holds = (HoldReason.AWAITING_PAYMENT,) if c.draft.financial_status in UNPAID else ()
+        requests.append(RouteRequest(order_id=order_id, lines=lines, holds=holds))
+    routed = orders_route(requests=requests, actor=actor)
+    held = {order_id for order_id, r in routed.items() if r.held}
+    if held:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ORDER_TABLE} SET fulfillment_status = 'on_hold' "
+                f"WHERE id IN ({in_list(sorted(held))})",
+                sorted(held),
+            )
+    return held
 
 
 def _materialize(
@@ -487,45 +535,66 @@ def _refresh_fulfillment_status(order: Order, lines: Sequence[OrderLine]) -> Non
 
 
 def order_cancel(*, order_id: int, reason: str = "", actor: Actor) -> Order:
-    """Cancel what is not shipped. Raises NotFound, Conflict (already cancelled, shipped)."""
+    """Cancel an order that has not shipped: its FOs are cancelled and their stock released.
+    Raises NotFound, Conflict (already cancelled, shipped, transition)."""
+    from colis.fulfillment.models import FulfillmentOrder
+    from colis.fulfillment.services import fos_cancel
+    from colis.fulfillment.status import LIVE_FO
+
     with transaction.atomic():
         order = _locked_order(order_id)
         if order.status == OrderStatus.CANCELLED:
             raise Conflict("This order is already cancelled.", code="order_already_cancelled")
         status_transition_check(order.status, OrderStatus.CANCELLED)
-        lines = list(order.lines.order_by("position"))
-        if any(ln.quantity_fulfilled for ln in lines):
+        if order.lines.filter(quantity_fulfilled__gt=0).exists():
             raise Conflict(
                 "Part of this order has shipped; cancel its open items instead.",
                 code="order_has_shipments",
             )
-        for ln in lines:
-            ln.quantity_cancelled = ln.quantity - ln.quantity_fulfilled
-        OrderLine.objects.bulk_update(lines, ["quantity_cancelled"])
-        previous = order.status
-        order.status = OrderStatus.CANCELLED
-        order.cancelled_at = timezone.now()
-        order.cancel_reason = reason[:200]
-        order.updated_at = order.cancelled_at
-        _refresh_fulfillment_status(order, lines)
-        order.save(
-            update_fields=[
-                "status",
-                "cancelled_at",
-                "cancel_reason",
-                "updated_at",
-                "fulfillment_status",
-            ]
-        )
-        event_record(
-            subject_type="order",
-            subject_id=order.pk,
-            order_id=order.pk,
-            kind="order_cancelled",
-            actor=actor,
-            data={"reason": reason, "from": STATUS_NAMES[previous]},
-        )
+        fos = list(FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO))
+        fos_cancel(order, fos, actor, reason)
+        lines = list(order.lines.order_by("position"))
+        order_mark_cancelled(order=order, lines=lines, reason=reason, actor=actor)
     return order
+
+
+def order_mark_cancelled(
+    *, order: Order, lines: Sequence[OrderLine], reason: str, actor: Actor
+) -> None:
+    """Inside the caller's transaction (order locked, FOs already cancelled): cancel whatever
+    is still open on the lines and set the order cancelled, with its event."""
+    for ln in lines:
+        ln.quantity_cancelled = ln.quantity - ln.quantity_fulfilled
+    OrderLine.objects.bulk_update(lines, ["quantity_cancelled"])
+    previous = order.status
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = timezone.now()
+    order.cancel_reason = reason[:200]
+    order.updated_at = order.cancelled_at
+    _refresh_fulfillment_status(order, lines)
+    order.save(
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancel_reason",
+            "updated_at",
+            "fulfillment_status",
+        ]
+    )
+    event_record(
+        subject_type="order",
+        subject_id=order.pk,
+        order_id=order.pk,
+        kind="order_cancelled",
+        actor=actor,
+        data={"reason": reason, "from": STATUS_NAMES[previous]},
+    )
+    outbox_enqueue(
+        kind="order_cancelled",
+        idempotency_key=f"order:{order.pk}:cancelled",
+        payload={"order_id": order.pk},
+        order_id=order.pk,
+    )
 
 
 def order_status_set(*, order_id: int, status: int, note: str = "", actor: Actor) -> Order:

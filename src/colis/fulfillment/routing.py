@@ -1,0 +1,379 @@
+"""Routing: turning orders' open lines into fulfillment orders and committing their stock.
+
+`orders_route` is the one writer: it locks the levels involved (primary-key order, through the
+inventory service), plans every request of the batch against the same stock so demand for one
+SKU is summed, writes FOs, their lines and holds in bulk, commits stock and records one timeline
+event per order. Lock order everywhere is orders first, then levels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from colis.core.actor import Actor
+from colis.core.bulk import bulk_insert
+from colis.core.locks import lock_by_pk
+from colis.core.models import Event, Shop
+from colis.core.outbox import outbox_enqueue
+from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
+from colis.fulfillment.plan import PRIORITY, STRATEGIES, Site, Want, route_plan
+from colis.fulfillment.status import FOStatus, HoldReason, RequestStatus
+from colis.inventory.models import Reason
+from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
+from colis.locations.models import Location
+from colis.orders.models import Order
+
+FO_COLUMNS = (
+    "order",
+    "location",
+    "status",
+    "request_status",
+    "commits_stock",
+    "reject_reason",
+    "created_at",
+    "updated_at",
+)
+FO_LINE_COLUMNS = (
+    "fulfillment_order",
+    "order_line",
+    "product_id",
+    "sku",
+    "quantity",
+    "quantity_fulfilled",
+)
+HOLD_COLUMNS = (
+    "fulfillment_order",
+    "reason",
+    "notes",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "created_at",
+)
+EVENT_COLUMNS = (
+    "subject_type",
+    "subject_id",
+    "order_id",
+    "kind",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "data",
+    "created_at",
+)
+BACKORDER_BATCH = 200
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RouteLine:
+    line_id: int
+    product_id: int
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RouteRequest:
+    """Lines of one order to route. With `source`, they come out of that FO (a backorder or a
+    rejected request): what is routed is taken off it, and, unless `move_short`, what cannot be
+    routed stays on it."""
+
+    order_id: int
+    lines: Sequence[RouteLine]
+    holds: tuple[str, ...] = ()
+    exclude: frozenset[int] = frozenset()
+    source: FulfillmentOrder | None = None
+    move_short: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Routed:
+    """What routing made for one order: FO ids, and whether any of them is on hold."""
+
+    fo_ids: list[int] = field(default_factory=list)
+    held: bool = False
+
+
+_shop_cache: tuple[float, str] | None = None
+
+
+def routing_strategy() -> str:
+    """The shop's tie-break strategy (cached two seconds per process)."""
+    global _shop_cache
+    now = time.monotonic()
+    if _shop_cache is not None and now - _shop_cache[0] < 2.0:
+        return _shop_cache[1]
+    value = Shop.objects.filter(pk=1).values_list("routing_strategy", flat=True).first()
+    strategy = value if value in STRATEGIES else PRIORITY
+    _shop_cache = (now, strategy)
+    return strategy
+
+
+def routing_strategy_forget() -> None:
+    global _shop_cache
+    _shop_cache = None
+
+
+def route_sites() -> tuple[list[Site], set[int]]:
+    """Active locations that fulfill online orders, and which of them belong to services."""
+    from colis.partners.models import FulfillmentService
+
+    rows = Location.objects.filter(active=True, fulfills_online_orders=True).values_list(
+        "pk", "priority", "allow_negative_stock"
+    )
+    sites = [Site(location_id=pk, priority=prio, unlimited=neg) for pk, prio, neg in rows]
+    services = set(
+        FulfillmentService.objects.filter(location_id__in=[s.location_id for s in sites])
+        .filter(active=True)
+        .values_list("location_id", flat=True)
+    )
+    inactive = set(
+        FulfillmentService.objects.filter(active=False).values_list("location_id", flat=True)
+    )
+    sites = [s for s in sites if s.location_id not in inactive]
+    return sorted(sites, key=lambda s: (s.priority, s.location_id)), services
+
+
+def orders_route(
+    *, requests: Sequence[RouteRequest], actor: Actor, event_kind: str = "order_routed"
+) -> dict[int, Routed]:
+    """Route every request in one transaction. Returns what was made, by order id.
+
+    Stock for each allocation is committed through `inventory_apply`; an out-of-stock
+    allocation commits nothing and waits on hold `inventory_out_of_stock`.
+    """
+    requests = [r for r in requests if any(ln.quantity > 0 for ln in r.lines)]
+    if not requests:
+        return {}
+    sites, services = route_sites()
+    if not sites:
+        return {}
+    strategy = routing_strategy()
+    now = timezone.now()
+    with transaction.atomic():
+        locked = inventory_levels_lock(
+            product_ids={ln.product_id for r in requests for ln in r.lines},
+            location_ids={s.location_id for s in sites},
+        )
+        stock = {k: lvl.on_hand - lvl.committed for k, lvl in locked.items()}
+        planned: list[tuple[RouteRequest, list[Any]]] = []
+        for req in requests:
+            usable = [s for s in sites if s.location_id not in req.exclude] or sites[:1]
+            wants = [
+                Want(line_id=ln.line_id, product_id=ln.product_id, quantity=ln.quantity)
+                for ln in req.lines
+            ]
+            allocations = route_plan(wants=wants, sites=usable, stock=stock, strategy=strategy)
+            if req.source is not None and not req.move_short:
+                allocations = [a for a in allocations if not a.out_of_stock]
+            planned.append((req, allocations))
+        return _write(planned, services, locked, actor, now, event_kind)
+
+
+def _write(
+    planned: list[tuple[RouteRequest, list[Any]]],
+    services: set[int],
+    locked: dict[Any, Any],
+    actor: Actor,
+    now: Any,
+    event_kind: str,
+) -> dict[int, Routed]:
+    fo_rows: list[tuple[Any, ...]] = []
+    for req, allocations in planned:
+        for a in allocations:
+            held = a.out_of_stock or bool(req.holds)
+            fo_rows.append(
+                (
+                    req.order_id,
+                    a.location_id,
+                    FOStatus.ON_HOLD if held else FOStatus.OPEN,
+                    RequestStatus.SUBMITTED
+                    if a.location_id in services and not a.out_of_stock
+                    else RequestStatus.UNSUBMITTED,
+                    not a.out_of_stock,
+                    "",
+                    now,
+                    now,
+                )
+            )
+    if not fo_rows:
+        return {}
+    returned = bulk_insert(
+        FulfillmentOrder,
+        FO_COLUMNS,
+        fo_rows,
+        returning=("id", "order", "location", "commits_stock"),
+    )
+    fo_ids = {(o, loc, bool(c)): pk for pk, o, loc, c in returned}
+    line_rows: list[tuple[Any, ...]] = []
+    hold_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    changes: list[StockChange] = []
+    result: dict[int, Routed] = {}
+    source_taken: dict[int, dict[int, int]] = {}  # source FO id -> line id -> quantity
+    for req, allocations in planned:
+        by_line = {ln.line_id: ln for ln in req.lines}
+        routed = result.setdefault(req.order_id, Routed())
+        summary = []
+        for a in allocations:
+            fo_id = fo_ids[(req.order_id, a.location_id, not a.out_of_stock)]
+            routed.fo_ids.append(fo_id)
+            reasons = list(req.holds)
+            if a.out_of_stock:
+                reasons.insert(0, HoldReason.INVENTORY_OUT_OF_STOCK)
+            routed.held = routed.held or bool(reasons)
+            for reason in reasons:
+                hold_rows.append((fo_id, reason, "", actor.kind, actor.id, actor.label[:200], now))
+            for line_id, qty in a.lines.items():
+                ln = by_line[line_id]
+                line_rows.append((fo_id, line_id, ln.product_id, ln.sku, qty, 0))
+                if not a.out_of_stock:
+                    changes.append(
+                        StockChange(
+                            product_id=ln.product_id,
+                            location_id=a.location_id,
+                            reason=Reason.COMMITTED,
+                            committed=qty,
+                            order_id=req.order_id,
+                            reference=f"fo:{fo_id}",
+                        )
+                    )
+                if req.source is not None:
+                    taken = source_taken.setdefault(req.source.pk, {})
+                    taken[line_id] = taken.get(line_id, 0) + qty
+            summary.append(
+                {
+                    "id": fo_id,
+                    "location_id": a.location_id,
+                    "lines": {by_line[k].sku: q for k, q in a.lines.items()},
+                    "holds": reasons,
+                }
+            )
+            if a.location_id in services and not a.out_of_stock:
+                outbox_enqueue(
+                    kind="fulfillment_request",
+                    idempotency_key=f"fo:{fo_id}:request",
+                    payload={"fulfillment_order_id": fo_id, "location_id": a.location_id},
+                    order_id=req.order_id,
+                )
+        data: dict[str, Any] = {"fulfillment_orders": summary}
+        if req.source is not None:
+            data["from_fulfillment_order"] = req.source.pk
+        event_rows.append(
+            (
+                "order",
+                req.order_id,
+                req.order_id,
+                event_kind,
+                actor.kind,
+                actor.id,
+                actor.label[:200],
+                data,
+                now,
+            )
+        )
+    bulk_insert(FulfillmentOrderLine, FO_LINE_COLUMNS, line_rows, chunk=1000)
+    if hold_rows:
+        bulk_insert(FulfillmentHold, HOLD_COLUMNS, hold_rows)
+    bulk_insert(Event, EVENT_COLUMNS, event_rows)
+    inventory_apply(changes=changes, actor=actor, locked=locked)
+    for req, _ in planned:
+        if req.source is not None and req.source.pk in source_taken:
+            _take_from_source(req.source, source_taken[req.source.pk], now)
+    return result
+
+
+def _take_from_source(fo: FulfillmentOrder, taken: dict[int, int], now: Any) -> None:
+    """Reduce the source FO by what went elsewhere; close it when nothing is left."""
+    lines = list(FulfillmentOrderLine.objects.filter(fulfillment_order=fo))
+    for ln in lines:
+        ln.quantity -= min(taken.get(ln.order_line_id, 0), ln.remaining)
+    FulfillmentOrderLine.objects.bulk_update(lines, ["quantity"])
+    if all(ln.remaining == 0 for ln in lines):
+        fo.status = FOStatus.CLOSED
+        fo.updated_at = now
+        fo.save(update_fields=["status", "updated_at"])
+        fo.holds.all().delete()
+
+
+def backorders_route(product_ids: Iterable[int], *, actor: Actor | None = None) -> int:
+    """Route again, oldest order first, the out-of-stock FOs holding any of these products.
+
+    Returns how many FOs gained stock. Runs in its own transaction: orders are locked before
+    levels, as everywhere else.
+    """
+    from colis.fulfillment.progress import orders_progress
+
+    actor = actor or Actor.system("routing")
+    ids = set(product_ids)
+    candidates = list(
+        FulfillmentOrder.objects.filter(
+            commits_stock=False,
+            status=FOStatus.ON_HOLD,
+            lines__product_id__in=ids,
+        )
+        .values_list("order_id", flat=True)
+        .distinct()
+        .order_by("order_id")[:BACKORDER_BATCH]
+    )
+    if not candidates:
+        return 0
+    with transaction.atomic():
+        lock_by_pk(Order.objects.all(), candidates)
+        fos = list(
+            FulfillmentOrder.objects.filter(
+                order_id__in=candidates, commits_stock=False, status=FOStatus.ON_HOLD
+            )
+            .prefetch_related("lines", "holds")
+            .order_by("order_id", "pk")
+        )
+        requests = []
+        for fo in fos:
+            other = tuple(
+                h.reason for h in fo.holds.all() if h.reason != HoldReason.INVENTORY_OUT_OF_STOCK
+            )
+            lines = [
+                RouteLine(
+                    line_id=ln.order_line_id,
+                    product_id=ln.product_id,
+                    sku=ln.sku,
+                    quantity=ln.remaining,
+                )
+                for ln in fo.lines.all()
+            ]
+            requests.append(RouteRequest(order_id=fo.order_id, lines=lines, holds=other, source=fo))
+        routed = orders_route(requests=requests, actor=actor, event_kind="backorder_routed")
+        if routed:
+            orders_progress(order_ids=list(routed), actor=actor)
+    return sum(len(r.fo_ids) for r in routed.values())
+
+
+def backorders_sweep() -> int:
+    """Route again the backorders whose products now have stock somewhere they may ship from."""
+    from colis.inventory.models import InventoryLevel
+
+    waiting = set(
+        FulfillmentOrderLine.objects.filter(
+            fulfillment_order__commits_stock=False,
+            fulfillment_order__status=FOStatus.ON_HOLD,
+        ).values_list("product_id", flat=True)[:1000]
+    )
+    if not waiting:
+        return 0
+    sites, _ = route_sites()
+    from django.db.models import F
+
+    stocked = set(
+        InventoryLevel.objects.filter(
+            product_id__in=waiting,
+            location_id__in=[s.location_id for s in sites],
+            on_hand__gt=F("committed"),
+        ).values_list("product_id", flat=True)
+    )
+    return backorders_route(stocked) if stocked else 0

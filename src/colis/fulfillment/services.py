@@ -1,0 +1,587 @@
+"""Fulfillment-order operations: hold, release, pay, cancel, move, split, merge.
+
+Every operation locks the order row first (all changes to one order's FOs queue behind it),
+then stock levels through the inventory service; it writes its timeline events and lets
+`orders_progress` derive the order's statuses in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from colis.core.actor import Actor
+from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.locks import lock_by_pk
+from colis.core.outbox import outbox_enqueue
+from colis.core.timeline import event_record
+from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
+from colis.fulfillment.progress import orders_progress
+from colis.fulfillment.status import LIVE_FO, FOStatus, HoldReason, RequestStatus
+from colis.inventory.models import InventoryLevel, Reason
+from colis.inventory.services import StockChange, inventory_apply
+from colis.locations.models import Location
+from colis.orders.models import Order, OrderLine
+from colis.orders.status import FinancialStatus
+
+AT_SERVICE = frozenset(
+    {RequestStatus.SUBMITTED, RequestStatus.ACCEPTED, RequestStatus.CANCELLATION_REQUESTED}
+)
+HOLDABLE = frozenset(HoldReason.values) - {HoldReason.INVENTORY_OUT_OF_STOCK}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LinePick:
+    """A quantity of one line, named by order line id or by SKU."""
+
+    quantity: int
+    line_id: int | None = None
+    sku: str = ""
+
+
+def order_lock(order_id: int) -> Order:
+    order = lock_by_pk(Order.objects.all(), [order_id]).get(order_id)
+    if order is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+def fo_lock(fo_id: int) -> tuple[Order, FulfillmentOrder]:
+    """Lock the FO's order, then read the FO. Raises NotFound."""
+    order_id = FulfillmentOrder.objects.filter(pk=fo_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
+    order = order_lock(order_id)
+    return order, FulfillmentOrder.objects.get(pk=fo_id)
+
+
+def fo_require_live(fo: FulfillmentOrder) -> None:
+    if fo.status not in LIVE_FO:
+        raise Conflict(
+            f"Fulfillment order {fo.pk} is {fo.status}.",
+            code="fulfillment_order_closed",
+            fields={"fulfillment_order_id": fo.status},
+        )
+
+
+def _fo_event(fo: FulfillmentOrder, kind: str, actor: Actor, data: dict[str, Any]) -> None:
+    event_record(
+        subject_type="fulfillment_order",
+        subject_id=fo.pk,
+        order_id=fo.order_id,
+        kind=kind,
+        actor=actor,
+        data=data,
+    )
+
+
+def _settle(fo: FulfillmentOrder, now: Any) -> None:
+    """Set a live FO's state from its holds and shipped quantities."""
+    if fo.status not in LIVE_FO:
+        return
+    if FulfillmentHold.objects.filter(fulfillment_order=fo).exists():
+        fo.status = FOStatus.ON_HOLD
+    elif FulfillmentOrderLine.objects.filter(
+        fulfillment_order=fo, quantity_fulfilled__gt=0
+    ).exists():
+        fo.status = FOStatus.IN_PROGRESS
+    else:
+        fo.status = FOStatus.OPEN
+    fo.updated_at = now
+    fo.save(update_fields=["status", "updated_at"])
+
+
+def _check_reason(reason: str) -> None:
+    if reason not in HOLDABLE:
+        raise ValidationError(
+            f"A hold reason is one of {', '.join(sorted(HOLDABLE))}.",
+            code="invalid_hold_reason",
+            fields={"reason": "Unknown or not placed by hand."},
+        )
+
+
+def _hold(fo: FulfillmentOrder, reason: str, notes: str, actor: Actor, now: Any) -> None:
+    FulfillmentHold.objects.create(
+        fulfillment_order=fo,
+        reason=reason,
+        notes=notes[:1000],
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label[:200],
+        created_at=now,
+    )
+    _settle(fo, now)
+    _fo_event(fo, "fulfillment_order_held", actor, {"reason": reason, "notes": notes})
+
+
+def fulfillment_order_hold(
+    *, fo_id: int, reason: str, notes: str = "", actor: Actor
+) -> FulfillmentOrder:
+    """Put one FO on hold. Raises NotFound, ValidationError (reason), Conflict (closed, held)."""
+    _check_reason(reason)
+    with transaction.atomic():
+        order, fo = fo_lock(fo_id)
+        fo_require_live(fo)
+        if fo.holds.filter(reason=reason).exists():
+            raise Conflict(
+                f"Fulfillment order {fo.pk} is already on hold for {reason}.",
+                code="already_on_hold",
+                fields={"reason": reason},
+            )
+        _hold(fo, reason, notes, actor, timezone.now())
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return fo
+
+
+def order_hold(*, order_id: int, reason: str, notes: str = "", actor: Actor) -> list[int]:
+    """Hold every live FO of the order not already held for this reason. Returns their ids."""
+    _check_reason(reason)
+    with transaction.atomic():
+        order = order_lock(order_id)
+        fos = [
+            fo
+            for fo in FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
+            if not fo.holds.filter(reason=reason).exists()
+        ]
+        if not fos:
+            raise Conflict(
+                "This order has no open fulfillment order to hold.",
+                code="nothing_to_hold",
+            )
+        now = timezone.now()
+        for fo in fos:
+            _hold(fo, reason, notes, actor, now)
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return [fo.pk for fo in fos]
+
+
+def _release(fo: FulfillmentOrder, reasons: set[str] | None, actor: Actor, now: Any) -> int:
+    holds = [
+        h
+        for h in fo.holds.all()
+        if h.reason != HoldReason.INVENTORY_OUT_OF_STOCK
+        and (reasons is None or h.reason in reasons)
+    ]
+    if not holds:
+        return 0
+    FulfillmentHold.objects.filter(pk__in=[h.pk for h in holds]).delete()
+    _settle(fo, now)
+    _fo_event(fo, "fulfillment_order_released", actor, {"reasons": [h.reason for h in holds]})
+    return len(holds)
+
+
+def fulfillment_order_release(
+    *, fo_id: int, reasons: Sequence[str] | None = None, actor: Actor
+) -> FulfillmentOrder:
+    """Lift an FO's holds (all, or those reasons). Out-of-stock holds lift only when stock
+    arrives. Raises NotFound, Conflict (`not_on_hold`, `out_of_stock_hold`)."""
+    with transaction.atomic():
+        order, fo = fo_lock(fo_id)
+        fo_require_live(fo)
+        if not _release(fo, set(reasons) if reasons else None, actor, timezone.now()):
+            if fo.holds.filter(reason=HoldReason.INVENTORY_OUT_OF_STOCK).exists():
+                raise Conflict(
+                    "This fulfillment order waits for stock; it is released when stock arrives.",
+                    code="out_of_stock_hold",
+                )
+            raise Conflict(f"Fulfillment order {fo.pk} is not on hold.", code="not_on_hold")
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return fo
+
+
+def order_release(*, order_id: int, actor: Actor) -> int:
+    """Lift every hold placed on the order's FOs but out-of-stock ones. Returns how many."""
+    with transaction.atomic():
+        order = order_lock(order_id)
+        now = timezone.now()
+        released = sum(
+            _release(fo, None, actor, now)
+            for fo in FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
+        )
+        if not released:
+            raise Conflict("This order has no hold to release.", code="not_on_hold")
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return released
+
+
+def order_pay(*, order_id: int, actor: Actor) -> Order:
+    """Record the order as paid and lift its awaiting-payment holds. Raises Conflict."""
+    with transaction.atomic():
+        order = order_lock(order_id)
+        if order.financial_status not in (FinancialStatus.PENDING, FinancialStatus.PARTIALLY_PAID):
+            raise Conflict(
+                f"The order is {order.financial_status}, not awaiting payment.",
+                code="not_awaiting_payment",
+            )
+        previous = order.financial_status
+        order.financial_status = FinancialStatus.PAID
+        order.updated_at = timezone.now()
+        order.save(update_fields=["financial_status", "updated_at"])
+        event_record(
+            subject_type="order",
+            subject_id=order.pk,
+            order_id=order.pk,
+            kind="order_paid",
+            actor=actor,
+            data={"from": previous},
+        )
+        for fo in FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO):
+            _release(fo, {HoldReason.AWAITING_PAYMENT}, actor, order.updated_at)
+        return orders_progress(order_ids=[order.pk], actor=actor)[0]
+
+
+def fos_cancel(order: Order, fos: Sequence[FulfillmentOrder], actor: Actor, reason: str) -> None:
+    """Cancel live FOs of a locked order: release their stock, cancel their open quantities on
+    the order lines, tell services that had the request."""
+    now = timezone.now()
+    changes: list[StockChange] = []
+    cancelled: dict[int, int] = {}
+    for fo in fos:
+        lines = list(fo.lines.all())
+        for ln in lines:
+            if ln.remaining and fo.commits_stock:
+                changes.append(
+                    StockChange(
+                        product_id=ln.product_id,
+                        location_id=fo.location_id,
+                        reason=Reason.RELEASED,
+                        committed=-ln.remaining,
+                        order_id=order.pk,
+                        reference=f"fo:{fo.pk}",
+                    )
+                )
+            cancelled[ln.order_line_id] = cancelled.get(ln.order_line_id, 0) + ln.remaining
+            ln.quantity = ln.quantity_fulfilled
+        FulfillmentOrderLine.objects.bulk_update(lines, ["quantity"])
+        fo.holds.all().delete()
+        fo.status = FOStatus.CANCELLED
+        if fo.request_status in AT_SERVICE:
+            fo.request_status = RequestStatus.CANCELLATION_REQUESTED
+            outbox_enqueue(
+                kind="fulfillment_cancellation_request",
+                idempotency_key=f"fo:{fo.pk}:cancel",
+                payload={"fulfillment_order_id": fo.pk, "location_id": fo.location_id},
+                order_id=order.pk,
+            )
+        fo.updated_at = now
+        fo.save(update_fields=["status", "request_status", "updated_at"])
+        _fo_event(fo, "fulfillment_order_cancelled", actor, {"reason": reason})
+    inventory_apply(changes=changes, actor=actor)
+    lines = list(OrderLine.objects.filter(pk__in=cancelled))
+    for ol in lines:
+        ol.quantity_cancelled = min(ol.quantity, ol.quantity_cancelled + cancelled[ol.pk])
+    OrderLine.objects.bulk_update(lines, ["quantity_cancelled"])
+
+
+def fulfillment_order_cancel(*, fo_id: int, reason: str = "", actor: Actor) -> FulfillmentOrder:
+    """Cancel one FO: its open items are cancelled on the order and their stock released.
+    Cancelling the last open items of an unshipped order cancels the order. Raises NotFound,
+    Conflict (closed)."""
+    from colis.orders.services import order_mark_cancelled
+
+    with transaction.atomic():
+        order, fo = fo_lock(fo_id)
+        fo_require_live(fo)
+        fos_cancel(order, [fo], actor, reason)
+        lines = list(OrderLine.objects.filter(order=order))
+        if all(ln.quantity_cancelled >= ln.quantity for ln in lines):
+            order_mark_cancelled(order=order, lines=lines, reason=reason, actor=actor)
+        else:
+            orders_progress(order_ids=[order.pk], actor=actor)
+    return fo
+
+
+def _picks_resolve(
+    fo: FulfillmentOrder, picks: Sequence[LinePick], field: str = "lines"
+) -> dict[int, int]:
+    """FO line id -> quantity for these picks. Raises ValidationError naming each bad pick."""
+    lines = list(fo.lines.all())
+    by_line = {ln.order_line_id: ln for ln in lines}
+    by_sku: dict[str, list[FulfillmentOrderLine]] = {}
+    for ln in lines:
+        by_sku.setdefault(ln.sku.upper(), []).append(ln)
+    chosen: dict[int, int] = {}
+    errors: dict[str, str] = {}
+    for i, pick in enumerate(picks):
+        target = None
+        if pick.line_id is not None:
+            target = by_line.get(pick.line_id)
+            if target is None:
+                errors[f"{field}[{i}].line_id"] = f"Line {pick.line_id} is not in this FO."
+        elif pick.sku:
+            matches = [ln for ln in by_sku.get(pick.sku.upper(), []) if ln.remaining]
+            matches = matches or by_sku.get(pick.sku.upper(), [])
+            if not matches:
+                errors[f"{field}[{i}].sku"] = f"SKU {pick.sku!r} is not in this FO."
+            else:
+                target = matches[0]
+        else:
+            errors[f"{field}[{i}]"] = "Give line_id or sku."
+        if pick.quantity <= 0:
+            errors[f"{field}[{i}].quantity"] = "Must be at least 1."
+        elif target is not None:
+            total = chosen.get(target.pk, 0) + pick.quantity
+            if total > target.remaining:
+                errors[f"{field}[{i}].quantity"] = (
+                    f"Only {target.remaining} of {target.sku} left in this FO."
+                )
+            chosen[target.pk] = total
+    if errors:
+        code = (
+            "quantity_exceeds_remaining"
+            if all(k.endswith(".quantity") and "left" in v for k, v in errors.items())
+            else "invalid_lines"
+        )
+        raise ValidationError("Some lines cannot be taken from this FO.", code=code, fields=errors)
+    return chosen
+
+
+def fulfillment_order_split(
+    *, fo_id: int, lines: Sequence[LinePick], actor: Actor
+) -> FulfillmentOrder:
+    """Take these quantities out into a new FO at the same location, with the same holds.
+    Raises NotFound, ValidationError (lines), Conflict (closed, at a service, all of it)."""
+    with transaction.atomic():
+        order, fo = fo_lock(fo_id)
+        fo_require_live(fo)
+        _require_not_at_service(fo)
+        chosen = _picks_resolve(fo, lines)
+        fo_lines = {ln.pk: ln for ln in fo.lines.all()}
+        if sum(chosen.values()) >= sum(ln.remaining for ln in fo_lines.values()):
+            raise Conflict(
+                "A split must leave something in the original fulfillment order.",
+                code="split_takes_everything",
+            )
+        now = timezone.now()
+        new = FulfillmentOrder.objects.create(
+            order=order,
+            location_id=fo.location_id,
+            status=FOStatus.OPEN,
+            request_status=fo.request_status,
+            commits_stock=fo.commits_stock,
+            created_at=now,
+            updated_at=now,
+        )
+        for line_pk, qty in chosen.items():
+            src = fo_lines[line_pk]
+            src.quantity -= qty
+            FulfillmentOrderLine.objects.create(
+                fulfillment_order=new,
+                order_line_id=src.order_line_id,
+                product_id=src.product_id,
+                sku=src.sku,
+                quantity=qty,
+            )
+        FulfillmentOrderLine.objects.bulk_update(list(fo_lines.values()), ["quantity"])
+        for hold in fo.holds.all():
+            hold.pk = None
+            hold.fulfillment_order = new
+            hold.save(force_insert=True)
+        _settle(new, now)
+        _fo_event(
+            fo,
+            "fulfillment_order_split",
+            actor,
+            {
+                "new_fulfillment_order": new.pk,
+                "lines": {fo_lines[k].sku: q for k, q in chosen.items()},
+            },
+        )
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return new
+
+
+def fulfillment_orders_merge(*, fo_ids: Sequence[int], actor: Actor) -> FulfillmentOrder:
+    """Merge FOs of one order and one location into the first. Raises NotFound, Conflict."""
+    ids = list(dict.fromkeys(fo_ids))
+    if len(ids) < 2:
+        raise ValidationError(
+            "Give at least two fulfillment orders.",
+            code="invalid",
+            fields={"fulfillment_order_ids": "At least two."},
+        )
+    with transaction.atomic():
+        order, first = fo_lock(ids[0])
+        fos = {fo.pk: fo for fo in FulfillmentOrder.objects.filter(pk__in=ids)}
+        missing = [i for i in ids if i not in fos]
+        if missing:
+            raise NotFound(
+                "No such fulfillment order.",
+                code="fulfillment_order_not_found",
+                fields={"fulfillment_order_ids": missing},
+            )
+        group = [fos[i] for i in ids]
+        for fo in group:
+            fo_require_live(fo)
+            _require_not_at_service(fo)
+        if len({(fo.order_id, fo.location_id, fo.commits_stock) for fo in group}) != 1:
+            raise Conflict(
+                "Only fulfillment orders of one order, at one location, can be merged.",
+                code="merge_mismatch",
+            )
+        now = timezone.now()
+        target_lines = {ln.order_line_id: ln for ln in first.lines.all()}
+        reasons = {h.reason for h in first.holds.all()}
+        for fo in group[1:]:
+            for ln in fo.lines.all():
+                if not ln.remaining:
+                    continue
+                if ln.order_line_id in target_lines:
+                    target_lines[ln.order_line_id].quantity += ln.remaining
+                else:
+                    target_lines[ln.order_line_id] = FulfillmentOrderLine.objects.create(
+                        fulfillment_order=first,
+                        order_line_id=ln.order_line_id,
+                        product_id=ln.product_id,
+                        sku=ln.sku,
+                        quantity=ln.remaining,
+                    )
+                ln.quantity = ln.quantity_fulfilled
+                ln.save(update_fields=["quantity"])
+            for hold in fo.holds.all():
+                if hold.reason not in reasons:
+                    reasons.add(hold.reason)
+                    hold.fulfillment_order = first
+                    hold.save(update_fields=["fulfillment_order"])
+            fo.holds.all().delete()
+            fo.status = FOStatus.CLOSED
+            fo.updated_at = now
+            fo.save(update_fields=["status", "updated_at"])
+        FulfillmentOrderLine.objects.bulk_update(list(target_lines.values()), ["quantity"])
+        _settle(first, now)
+        _fo_event(first, "fulfillment_orders_merged", actor, {"merged": ids[1:]})
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return first
+
+
+def _require_not_at_service(fo: FulfillmentOrder) -> None:
+    if fo.request_status in AT_SERVICE:
+        raise Conflict(
+            "This fulfillment order was submitted to a fulfillment service.",
+            code="fulfillment_order_submitted",
+        )
+
+
+def fulfillment_order_move(*, fo_id: int, location_id: int, actor: Actor) -> FulfillmentOrder:
+    """Move what an FO has left to another location; returns the FO that now holds it (the same
+    one, or a new one when part was already shipped). Raises NotFound, Conflict
+    (closed, submitted, same location, `location_never_stocked`, insufficient stock)."""
+    with transaction.atomic():
+        order, fo = fo_lock(fo_id)
+        fo_require_live(fo)
+        _require_not_at_service(fo)
+        dest = Location.objects.filter(pk=location_id, active=True).first()
+        if dest is None:
+            raise NotFound(
+                "No such active location.",
+                code="location_not_found",
+                fields={"location_id": "Unknown or inactive location."},
+            )
+        if dest.pk == fo.location_id:
+            raise Conflict("The FO is already at this location.", code="same_location")
+        lines = [ln for ln in fo.lines.all() if ln.remaining]
+        stocked = set(
+            InventoryLevel.objects.filter(
+                location=dest, product_id__in=[ln.product_id for ln in lines]
+            ).values_list("product_id", flat=True)
+        )
+        never = [ln.sku for ln in lines if ln.product_id not in stocked]
+        if never and not dest.allow_negative_stock:
+            raise Conflict(
+                f"{dest.name} has never stocked {', '.join(never)}.",
+                code="location_never_stocked",
+                fields={"location_id": {"skus": never}},
+            )
+        changes = []
+        for ln in lines:
+            if fo.commits_stock:
+                changes.append(
+                    StockChange(
+                        product_id=ln.product_id,
+                        location_id=fo.location_id,
+                        reason=Reason.RELEASED,
+                        committed=-ln.remaining,
+                        order_id=order.pk,
+                        reference=f"fo:{fo.pk}",
+                    )
+                )
+            changes.append(
+                StockChange(
+                    product_id=ln.product_id,
+                    location_id=dest.pk,
+                    reason=Reason.COMMITTED,
+                    committed=ln.remaining,
+                    order_id=order.pk,
+                    reference=f"fo:{fo.pk}",
+                )
+            )
+        inventory_apply(changes=changes, actor=actor)
+        now = timezone.now()
+        source = fo.location_id
+        target = _relocate(fo, lines, dest.pk, now)
+        target.holds.filter(reason=HoldReason.INVENTORY_OUT_OF_STOCK).delete()
+        target.commits_stock = True
+        target.request_status = _request_for(dest.pk)
+        target.save(update_fields=["commits_stock", "request_status"])
+        _settle(target, now)
+        if target.request_status == RequestStatus.SUBMITTED:
+            outbox_enqueue(
+                kind="fulfillment_request",
+                idempotency_key=f"fo:{target.pk}:request",
+                payload={"fulfillment_order_id": target.pk, "location_id": dest.pk},
+                order_id=order.pk,
+            )
+        _fo_event(
+            target,
+            "fulfillment_order_moved",
+            actor,
+            {"from_location": source, "to_location": dest.pk, "from_fulfillment_order": fo.pk},
+        )
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return target
+
+
+def _relocate(
+    fo: FulfillmentOrder, lines: list[FulfillmentOrderLine], location_id: int, now: Any
+) -> FulfillmentOrder:
+    if not any(ln.quantity_fulfilled for ln in fo.lines.all()):
+        fo.location_id = location_id
+        fo.updated_at = now
+        fo.save(update_fields=["location", "updated_at"])
+        return fo
+    new = FulfillmentOrder.objects.create(
+        order_id=fo.order_id,
+        location_id=location_id,
+        status=FOStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    for ln in lines:
+        FulfillmentOrderLine.objects.create(
+            fulfillment_order=new,
+            order_line_id=ln.order_line_id,
+            product_id=ln.product_id,
+            sku=ln.sku,
+            quantity=ln.remaining,
+        )
+        ln.quantity = ln.quantity_fulfilled
+    FulfillmentOrderLine.objects.bulk_update(lines, ["quantity"])
+    for hold in fo.holds.all():
+        hold.fulfillment_order = new
+        hold.save(update_fields=["fulfillment_order"])
+    fo.status = FOStatus.CLOSED
+    fo.updated_at = now
+    fo.save(update_fields=["status", "updated_at"])
+    return new
+
+
+def _request_for(location_id: int) -> str:
+    from colis.partners.models import FulfillmentService
+
+    if FulfillmentService.objects.filter(location_id=location_id, active=True).exists():
+        return RequestStatus.SUBMITTED
+    return RequestStatus.UNSUBMITTED

@@ -1,0 +1,424 @@
+"""Shipments: packages leaving a location with some of an FO's quantities.
+
+Creating one takes the quantities off the FO and the order lines, and `on_hand` and `committed`
+off the FO's location, in one transaction with its timeline event and the outbox rows of its
+effects (shipping email, channel push, webhook event). Cancelling it puts everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from colis.core.actor import Actor
+from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.outbox import outbox_enqueue
+from colis.core.timeline import event_record
+from colis.fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    Shipment,
+    ShipmentLine,
+)
+from colis.fulfillment.progress import orders_progress
+from colis.fulfillment.services import LinePick, _picks_resolve, fo_require_live, order_lock
+from colis.fulfillment.status import LIVE_FO, FOStatus, ShipmentStatus
+from colis.inventory.models import Reason
+from colis.inventory.services import StockChange, inventory_apply
+from colis.orders.models import Order, OrderLine
+
+# Orders from these channels have nowhere to push a shipment back to.
+LOCAL_CHANNELS = frozenset({"api", "csv", "manual", "demo"})
+MAX_NOTES = 5000
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShipmentDraft:
+    fulfillment_order_id: int | None = None
+    lines: Sequence[LinePick] | None = None
+    carrier: str | None = None
+    carrier_name: str = ""
+    service: str = ""
+    tracking_numbers: Sequence[str] = ()
+    tracking_urls: Sequence[str] | None = None
+    package: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    ship_date: date | None = None
+    notify_customer: bool = True
+    force: bool = False
+
+
+def _tracking(draft: ShipmentDraft) -> Any:
+    from colis.shipping.services import tracking_resolve
+
+    return tracking_resolve(
+        carrier=draft.carrier,
+        carrier_name=draft.carrier_name,
+        numbers=list(draft.tracking_numbers),
+        urls=list(draft.tracking_urls) if draft.tracking_urls is not None else None,
+        force=draft.force,
+    )
+
+
+def _package(spec: dict[str, Any]) -> dict[str, Any]:
+    from colis.shipping.services import package_resolve
+
+    return package_resolve(
+        preset=spec.get("preset"),
+        length_mm=spec.get("length_mm"),
+        width_mm=spec.get("width_mm"),
+        height_mm=spec.get("height_mm"),
+        weight_grams=spec.get("weight_grams"),
+    )
+
+
+def _pick_fo(order: Order, fo_id: int | None, actor: Actor) -> FulfillmentOrder:
+    if fo_id is not None:
+        fo = FulfillmentOrder.objects.filter(pk=fo_id, order=order).first()
+        if fo is None:
+            raise NotFound(
+                "This order has no such fulfillment order.",
+                code="fulfillment_order_not_found",
+                fields={"fulfillment_order_id": "Not a fulfillment order of this order."},
+            )
+    else:
+        live = [
+            fo
+            for fo in FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
+            if any(ln.remaining for ln in fo.lines.all())
+        ]
+        if not live:
+            raise Conflict("Nothing is left to ship on this order.", code="nothing_to_ship")
+        if len(live) > 1:
+            raise ValidationError(
+                "This order has several open fulfillment orders; say which one ships.",
+                code="fulfillment_order_required",
+                fields={"fulfillment_order_id": [fo.pk for fo in live]},
+            )
+        fo = live[0]
+    if actor.kind == "service" and not _service_owns(actor, fo.location_id):
+        raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
+    return fo
+
+
+def _service_owns(actor: Actor, location_id: int) -> bool:
+    from colis.partners.models import FulfillmentService
+
+    return FulfillmentService.objects.filter(pk=actor.id, location_id=location_id).exists()
+
+
+def _check_shippable(fo: FulfillmentOrder) -> None:
+    fo_require_live(fo)
+    if fo.status == FOStatus.ON_HOLD:
+        reasons = sorted({h.reason for h in fo.holds.all()})
+        raise Conflict(
+            f"Fulfillment order {fo.pk} is on hold ({', '.join(reasons)}).",
+            code="fulfillment_order_on_hold",
+            fields={"fulfillment_order_id": {"holds": reasons}},
+        )
+
+
+def _check_text(draft: ShipmentDraft) -> None:
+    errors = {}
+    if len(draft.notes) > MAX_NOTES:
+        errors["notes"] = f"At most {MAX_NOTES} characters."
+    if len(draft.service) > 100:
+        errors["service"] = "At most 100 characters."
+    if errors:
+        raise ValidationError("The shipment is not valid.", code="invalid_shipment", fields=errors)
+
+
+def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shipment:
+    """Ship some or all of what an FO has left. Raises NotFound, ValidationError (lines,
+    carrier, tracking numbers, package), Conflict (held or closed FO, nothing left,
+    insufficient stock)."""
+    _check_text(draft)
+    tracking = _tracking(draft)
+    package = _package(draft.package)
+    with transaction.atomic():
+        order = order_lock(order_id)
+        fo = _pick_fo(order, draft.fulfillment_order_id, actor)
+        _check_shippable(fo)
+        fo_lines = {ln.pk: ln for ln in fo.lines.all()}
+        if draft.lines:
+            chosen = _picks_resolve(fo, draft.lines)
+        else:
+            chosen = {pk: ln.remaining for pk, ln in fo_lines.items() if ln.remaining}
+        if not chosen:
+            raise Conflict("Nothing is left to ship in this FO.", code="nothing_to_ship")
+        inventory_apply(
+            changes=[
+                StockChange(
+                    product_id=fo_lines[pk].product_id,
+                    location_id=fo.location_id,
+                    reason=Reason.SHIPPED,
+                    on_hand=-qty,
+                    committed=-qty if fo.commits_stock else 0,
+                    order_id=order.pk,
+                    reference=f"fo:{fo.pk}",
+                )
+                for pk, qty in chosen.items()
+            ],
+            actor=actor,
+        )
+        now = timezone.now()
+        shipment = Shipment.objects.create(
+            order=order,
+            fulfillment_order=fo,
+            location_id=fo.location_id,
+            status=ShipmentStatus.SHIPPED,
+            carrier=tracking.carrier_code,
+            carrier_name=tracking.carrier_name,
+            service=draft.service,
+            tracking_numbers=list(tracking.numbers),
+            tracking_urls=list(tracking.urls),
+            package=package,
+            notes=draft.notes,
+            ship_date=draft.ship_date or now.date(),
+            notify_customer=draft.notify_customer,
+            shipped_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        ShipmentLine.objects.bulk_create(
+            [
+                ShipmentLine(
+                    shipment=shipment,
+                    fulfillment_order_line=fo_lines[pk],
+                    order_line_id=fo_lines[pk].order_line_id,
+                    sku=fo_lines[pk].sku,
+                    quantity=qty,
+                )
+                for pk, qty in chosen.items()
+            ]
+        )
+        _quantities_move(fo, fo_lines, chosen, +1, now)
+        event_record(
+            subject_type="shipment",
+            subject_id=shipment.pk,
+            order_id=order.pk,
+            kind="shipment_created",
+            actor=actor,
+            data={
+                "fulfillment_order_id": fo.pk,
+                "lines": {fo_lines[pk].sku: q for pk, q in chosen.items()},
+                "carrier": shipment.carrier,
+                "tracking_numbers": shipment.tracking_numbers,
+            },
+        )
+        _effects(order, shipment, "created")
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return shipment
+
+
+def _quantities_move(
+    fo: FulfillmentOrder,
+    fo_lines: dict[int, FulfillmentOrderLine],
+    chosen: dict[int, int],
+    sign: int,
+    now: Any,
+) -> None:
+    """Shipped (+1) or put back (-1): FO lines, order lines, and the FO's state."""
+    for pk, qty in chosen.items():
+        fo_lines[pk].quantity_fulfilled += sign * qty
+    FulfillmentOrderLine.objects.bulk_update(
+        [fo_lines[pk] for pk in chosen], ["quantity_fulfilled"]
+    )
+    per_line: dict[int, int] = {}
+    for pk, qty in chosen.items():
+        line_id = fo_lines[pk].order_line_id
+        per_line[line_id] = per_line.get(line_id, 0) + qty
+    order_lines = list(OrderLine.objects.filter(pk__in=per_line))
+    for ol in order_lines:
+        ol.quantity_fulfilled += sign * per_line[ol.pk]
+    OrderLine.objects.bulk_update(order_lines, ["quantity_fulfilled"])
+    left = sum(ln.remaining for ln in fo_lines.values())
+    if left == 0:
+        fo.status = FOStatus.CLOSED
+    elif fo.status in (FOStatus.OPEN, FOStatus.IN_PROGRESS, FOStatus.CLOSED):
+        shipped = any(ln.quantity_fulfilled for ln in fo_lines.values())
+        fo.status = FOStatus.IN_PROGRESS if shipped else FOStatus.OPEN
+    fo.updated_at = now
+    fo.save(update_fields=["status", "updated_at"])
+
+
+def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> None:
+    """Queue the shipment's effects: buyer email, channel push, webhook event."""
+    key = f"shipment:{shipment.pk}:{what}" + (f":{version}" if version else "")
+    payload = {"shipment_id": shipment.pk, "order_id": order.pk, "event": f"shipment.{what}"}
+    email = {
+        "created": "shipping_confirmation",
+        "tracking_added": "shipping_confirmation",
+        "updated": "shipping_update",
+        "delivered": "delivered",
+    }.get(what)
+    if email and shipment.notify_customer and (shipment.tracking_numbers or what == "delivered"):
+        outbox_enqueue(
+            kind="customer_email",
+            idempotency_key=f"{key}:email",
+            payload={**payload, "template": email, "to": order.email},
+            order_id=order.pk,
+        )
+    if order.channel not in LOCAL_CHANNELS and what != "delivered":
+        outbox_enqueue(
+            kind="channel_push", idempotency_key=f"{key}:push", payload=payload, order_id=order.pk
+        )
+    outbox_enqueue(
+        kind="webhook_event", idempotency_key=f"{key}:webhook", payload=payload, order_id=order.pk
+    )
+
+
+def _shipment_lock(shipment_id: int) -> tuple[Order, Shipment]:
+    order_id = Shipment.objects.filter(pk=shipment_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise NotFound("No such shipment.", code="shipment_not_found")
+    order = order_lock(order_id)
+    return order, Shipment.objects.get(pk=shipment_id)
+
+
+def _require_active(shipment: Shipment) -> None:
+    if shipment.status == ShipmentStatus.CANCELLED:
+        raise Conflict("This shipment is cancelled.", code="shipment_cancelled")
+
+
+def shipment_tracking_update(
+    *,
+    shipment_id: int,
+    carrier: str | None,
+    carrier_name: str = "",
+    tracking_numbers: Sequence[str],
+    tracking_urls: Sequence[str] | None = None,
+    force: bool = False,
+    notify_customer: bool | None = None,
+    actor: Actor,
+) -> Shipment:
+    """Replace the carrier and tracking. The first tracking of a shipment sends the shipping
+    confirmation (when the buyer is notified); later changes send a shipping update."""
+    draft = ShipmentDraft(
+        carrier=carrier,
+        carrier_name=carrier_name,
+        tracking_numbers=tracking_numbers,
+        tracking_urls=tracking_urls,
+        force=force,
+    )
+    with transaction.atomic():
+        order, shipment = _shipment_lock(shipment_id)
+        _require_active(shipment)
+        tracking = _tracking(
+            draft if carrier or not shipment.carrier else _with_carrier(draft, shipment.carrier)
+        )
+        had = bool(shipment.tracking_numbers)
+        shipment.carrier = tracking.carrier_code
+        shipment.carrier_name = tracking.carrier_name
+        shipment.tracking_numbers = list(tracking.numbers)
+        shipment.tracking_urls = list(tracking.urls)
+        if notify_customer is not None:
+            shipment.notify_customer = notify_customer
+        shipment.updated_at = timezone.now()
+        shipment.save()
+        event = event_record(
+            subject_type="shipment",
+            subject_id=shipment.pk,
+            order_id=order.pk,
+            kind="shipment_tracking_updated",
+            actor=actor,
+            data={"carrier": shipment.carrier, "tracking_numbers": shipment.tracking_numbers},
+        )
+        _effects(order, shipment, "updated" if had else "tracking_added", version=event.pk)
+    return shipment
+
+
+def _with_carrier(draft: ShipmentDraft, carrier: str) -> ShipmentDraft:
+    return ShipmentDraft(
+        carrier=carrier,
+        carrier_name=draft.carrier_name,
+        tracking_numbers=draft.tracking_numbers,
+        tracking_urls=draft.tracking_urls,
+        force=draft.force,
+    )
+
+
+def shipment_deliver(*, shipment_id: int, actor: Actor) -> Shipment:
+    """Mark delivered; the order completes when all its shipments are. Raises Conflict."""
+    with transaction.atomic():
+        order, shipment = _shipment_lock(shipment_id)
+        _require_active(shipment)
+        if shipment.status == ShipmentStatus.DELIVERED:
+            raise Conflict("This shipment is already delivered.", code="already_delivered")
+        shipment.status = ShipmentStatus.DELIVERED
+        shipment.delivered_at = shipment.updated_at = timezone.now()
+        shipment.save(update_fields=["status", "delivered_at", "updated_at"])
+        event_record(
+            subject_type="shipment",
+            subject_id=shipment.pk,
+            order_id=order.pk,
+            kind="shipment_delivered",
+            actor=actor,
+        )
+        _effects(order, shipment, "delivered")
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return shipment
+
+
+def shipment_cancel(*, shipment_id: int, reason: str = "", actor: Actor) -> Shipment:
+    """Cancel a shipment that was not delivered: its quantities return to the FO and its stock
+    to the shelf (committed again). Raises NotFound, Conflict."""
+    with transaction.atomic():
+        order, shipment = _shipment_lock(shipment_id)
+        _require_active(shipment)
+        if shipment.status == ShipmentStatus.DELIVERED:
+            raise Conflict("A delivered shipment cannot be cancelled.", code="shipment_delivered")
+        fo = FulfillmentOrder.objects.get(pk=shipment.fulfillment_order_id)
+        if fo.status == FOStatus.CANCELLED:
+            raise Conflict(
+                "Its fulfillment order is cancelled; the items cannot go back to it.",
+                code="fulfillment_order_closed",
+            )
+        fo_lines = {ln.pk: ln for ln in fo.lines.all()}
+        chosen: dict[int, int] = {}
+        for sl in shipment.lines.all():
+            chosen[sl.fulfillment_order_line_id] = (
+                chosen.get(sl.fulfillment_order_line_id, 0) + sl.quantity
+            )
+        inventory_apply(
+            changes=[
+                StockChange(
+                    product_id=fo_lines[pk].product_id,
+                    location_id=fo.location_id,
+                    reason=Reason.RETURNED,
+                    on_hand=qty,
+                    committed=qty if fo.commits_stock else 0,
+                    order_id=order.pk,
+                    reference=f"shipment:{shipment.pk}",
+                    note="shipment cancelled",
+                )
+                for pk, qty in chosen.items()
+            ],
+            actor=actor,
+        )
+        now = timezone.now()
+        if fo.status == FOStatus.CLOSED:
+            fo.status = FOStatus.OPEN
+        _quantities_move(fo, fo_lines, chosen, -1, now)
+        if fo.holds.exists():
+            fo.status = FOStatus.ON_HOLD
+            fo.save(update_fields=["status"])
+        shipment.status = ShipmentStatus.CANCELLED
+        shipment.cancelled_at = shipment.updated_at = now
+        shipment.save(update_fields=["status", "cancelled_at", "updated_at"])
+        event_record(
+            subject_type="shipment",
+            subject_id=shipment.pk,
+            order_id=order.pk,
+            kind="shipment_cancelled",
+            actor=actor,
+            data={"reason": reason},
+        )
+        _effects(order, shipment, "cancelled")
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return shipment
