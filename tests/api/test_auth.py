@@ -155,6 +155,7 @@ WRITES = [
     ("post", "/api/v1/fulfillment-orders/merge", {"fulfillment_order_ids": [1, 2]}),
     ("post", "/api/v1/shipments/1/tracking", {"tracking_numbers": ["X"]}),
     ("post", "/api/v1/shipments/1/delivered", {}),
+    ("post", "/api/v1/shipments/1/shipped", {}),
     ("post", "/api/v1/shipments/1/cancel", {}),
     ("post", "/api/v1/fulfillment-orders/1/accept", {}),
     ("post", "/api/v1/fulfillment-orders/1/reject", {"reason": "no"}),

@@ -40,7 +40,7 @@ def test_a_paid_order_is_routed_to_one_location_and_commits_its_stock(api, two_s
     assert fo["location_id"] == first.pk and fo["status"] == "open"
     assert level(a, first) == (5, 2) and level(b, first) == (1, 1)
     assert StockMovement.objects.filter(reason="committed", order_id=order["id"]).count() == 2
-    routed = Event.objects.get(order_id=order["id"], kind="order_routed")
+    routed = Event.objects.get(order_id=order["id"], kind="order_created")
     assert routed.data["fulfillment_orders"][0]["lines"] == {"BAR-A": 2, "BAR-B": 1}
 
 

@@ -237,3 +237,41 @@ def test_an_order_with_two_open_fos_needs_the_fo_named(api, order):
     response = api.post(f"{ORDERS}/{order['id']}/shipments", {"carrier": "other"})
     assert response.status_code == 422
     assert response.json()["code"] == "fulfillment_order_required"
+
+
+def test_packed_shipments_wait_for_the_carrier_then_leave(api, order, location):
+    # when everything is packed with a label printed
+    packed = api.post(
+        f"{ORDERS}/{order['id']}/shipments",
+        {"carrier": "ups", "tracking_numbers": ["1Z5R89390357567127"], "status": "label_printed"},
+    )
+    assert packed.status_code == 201, packed.content
+    shipment = packed.json()
+    assert shipment["status"] == "label_printed" and shipment["shipped_at"] is None
+    after = api.get(f"{ORDERS}/{order['id']}").json()
+    # then the order awaits shipment, stock is still on the shelf and committed, nobody is told
+    assert after["status"] == "awaiting_shipment" and after["status_id"] == 9
+    lvl = InventoryLevel.objects.get(product__sku="BAR-A", location=location)
+    assert (lvl.on_hand, lvl.committed) == (50, 3)
+    assert not OutboxMessage.objects.filter(kind="customer_email").exists()
+    assert api.post(f"/api/v1/shipments/{shipment['id']}/delivered").status_code == 409
+    # when the carrier takes it
+    left = api.post(f"/api/v1/shipments/{shipment['id']}/shipped")
+    assert left.status_code == 200 and left.json()["status"] == "shipped"
+    lvl.refresh_from_db()
+    assert (lvl.on_hand, lvl.committed) == (47, 0)
+    assert api.get(f"{ORDERS}/{order['id']}").json()["status"] == "shipped"
+    assert OutboxMessage.objects.filter(kind="customer_email").count() == 1
+    again = api.post(f"/api/v1/shipments/{shipment['id']}/shipped")
+    assert again.status_code == 409 and again.json()["code"] == "shipment_not_packed"
+
+
+def test_cancelling_a_packed_shipment_touches_no_stock(api, order, location):
+    packed = api.post(
+        f"{ORDERS}/{order['id']}/shipments", {"carrier": "other", "status": "pending"}
+    )
+    before = InventoryLevel.objects.get(product__sku="BAR-A", location=location).on_hand
+    assert api.post(f"/api/v1/shipments/{packed.json()['id']}/cancel").status_code == 200
+    lvl = InventoryLevel.objects.get(product__sku="BAR-A", location=location)
+    assert (lvl.on_hand, lvl.committed) == (before, 3)
+    assert api.get(f"{ORDERS}/{order['id']}").json()["status"] == "awaiting_fulfillment"

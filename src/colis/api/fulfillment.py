@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -35,6 +35,7 @@ from colis.fulfillment.shipments import (
     shipment_cancel,
     shipment_create,
     shipment_deliver,
+    shipment_ship,
     shipment_tracking_update,
 )
 from colis.orders.selectors import order_get, status_labels
@@ -79,6 +80,7 @@ class ShipmentIn(Schema):
     ship_date: date | None = None
     notify_customer: bool = True
     force: bool = False
+    status: Literal["shipped", "label_printed", "pending"] = "shipped"
 
     def to_draft(self) -> ShipmentDraft:
         return ShipmentDraft(
@@ -94,6 +96,7 @@ class ShipmentIn(Schema):
             ship_date=self.ship_date,
             notify_customer=self.notify_customer,
             force=self.force,
+            status=self.status,
         )
 
 
@@ -293,6 +296,14 @@ def shipments_tracking(request: HttpRequest, shipment_id: Id, body: TrackingIn) 
         notify_customer=body.notify_customer,
         actor=who,
     )
+    return shipment_out(shipment_get(shipment_id=shipment_id))
+
+
+@shipment_router.post("/{shipment_id}/shipped", summary="A packed shipment leaves")
+def shipments_shipped(request: HttpRequest, shipment_id: Id) -> Any:
+    who = require(request, ORDERS_WRITE, SERVICE_WORK)
+    shipment_get(shipment_id=shipment_id, location_id=_scope(who))
+    shipment_ship(shipment_id=shipment_id, actor=who)
     return shipment_out(shipment_get(shipment_id=shipment_id))
 
 

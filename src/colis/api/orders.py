@@ -33,6 +33,7 @@ from colis.orders.selectors import (
     OrderFilters,
     order_events,
     order_get,
+    order_new_fulfillment_attach,
     order_page,
     status_labels,
 )
@@ -257,7 +258,11 @@ def orders_create_one(request: HttpRequest, body: OrderIn) -> Any:
     who = require(request, ORDERS_WRITE)
     result = order_create(draft=body.to_draft(), actor=who)
     assert result.order_id is not None
-    order = order_out(order_get(order_id=result.order_id), status_labels())
+    if result.created and result.order is not None:
+        found = order_new_fulfillment_attach(result.order)
+    else:
+        found = order_get(order_id=result.order_id)
+    order = order_out(found, status_labels())
     return Status(201 if result.created else 200, order)
 
 

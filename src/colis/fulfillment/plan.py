@@ -94,10 +94,10 @@ def route_plan(
         left[want.line_id] -= quantity
 
     # 1. One site for everything. Demand for one product over several lines is summed.
+    need: dict[int, int] = {}
+    for w in wants:
+        need[w.product_id] = need.get(w.product_id, 0) + w.quantity
     for site in ranked:
-        need: dict[int, int] = {}
-        for w in wants:
-            need[w.product_id] = need.get(w.product_id, 0) + w.quantity
         if all((have := _available(stock, site, p)) is None or have >= q for p, q in need.items()):
             for w in wants:
                 take(site, w, w.quantity)

@@ -49,17 +49,21 @@ def status_derive(
     fulfillment: str,
     hold_reasons: set[str],
     shipment_states: Sequence[str],
-    all_packed: bool,
 ) -> int:
     """The status the order's fulfillment calls for, or its current one when it is not ours."""
     if order.status not in AUTOMATIC:
         return order.status
+    live = [s for s in shipment_states if s != ShipmentStatus.CANCELLED]
+    left = [s for s in live if s not in PACKED]
     if fulfillment == FulfillmentStatus.FULFILLED:
-        live = [s for s in shipment_states if s != ShipmentStatus.CANCELLED]
-        if live and all(s == ShipmentStatus.DELIVERED for s in live):
+        if not left:
+            return S.AWAITING_SHIPMENT
+        if len(left) < len(live):
+            return S.PARTIALLY_SHIPPED
+        if all(s == ShipmentStatus.DELIVERED for s in live):
             return S.COMPLETED
         return S.SHIPPED
-    if fulfillment == FulfillmentStatus.PARTIALLY_FULFILLED:
+    if fulfillment == FulfillmentStatus.PARTIALLY_FULFILLED and left:
         return S.PARTIALLY_SHIPPED
     if order.financial_status in UNPAID:
         return S.AWAITING_PAYMENT
@@ -67,8 +71,6 @@ def status_derive(
         return S.MANUAL_VERIFICATION_REQUIRED
     if order.status == S.AWAITING_PICKUP:
         return order.status
-    if all_packed:
-        return S.AWAITING_SHIPMENT
     return S.AWAITING_FULFILLMENT
 
 
@@ -110,14 +112,11 @@ def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> list[Order]:
             fo_states=[fo.status for fo in live],
             fo_requests=[fo.request_status for fo in live],
         )
-        states = shipments.get(order_id, [])
-        packed = bool(states) and not live and any(s in PACKED for s in states)
         status = status_derive(
             order=order,
             fulfillment=fulfillment,
             hold_reasons=holds.get(order_id, set()),
-            shipment_states=states,
-            all_packed=packed,
+            shipment_states=shipments.get(order_id, []),
         )
         if status == order.status and fulfillment == order.fulfillment_status:
             continue

@@ -21,6 +21,7 @@ from colis.core.bulk import bulk_insert
 from colis.core.locks import lock_by_pk
 from colis.core.models import Event, Shop
 from colis.core.outbox import outbox_enqueue
+from colis.core.sql import fetch_all
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
 from colis.fulfillment.plan import PRIORITY, STRATEGIES, Site, Want, route_plan
 from colis.fulfillment.status import FOStatus, HoldReason, RequestStatus
@@ -28,6 +29,10 @@ from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
 from colis.locations.models import Location
 from colis.orders.models import Order
+from colis.partners.models import FulfillmentService
+
+LOCATION_TABLE = Location._meta.db_table
+SERVICE_TABLE = FulfillmentService._meta.db_table
 
 FO_COLUMNS = (
     "order",
@@ -94,10 +99,12 @@ class RouteRequest:
 
 @dataclass(kw_only=True, slots=True)
 class Routed:
-    """What routing made for one order: FO ids, and whether any of them is on hold."""
+    """What routing made for one order: FO ids, whether any of them is on hold, and the summary
+    its timeline event carries."""
 
     fo_ids: list[int] = field(default_factory=list)
     held: bool = False
+    summary: list[dict[str, Any]] = field(default_factory=list)
 
 
 _shop_cache: tuple[float, str] | None = None
@@ -121,29 +128,29 @@ def routing_strategy_forget() -> None:
 
 
 def route_sites() -> tuple[list[Site], set[int]]:
-    """Active locations that fulfill online orders, and which of them belong to services."""
-    from colis.partners.models import FulfillmentService
-
-    rows = Location.objects.filter(active=True, fulfills_online_orders=True).values_list(
-        "pk", "priority", "allow_negative_stock"
+    """Active locations that fulfill online orders (but those of switched-off services), by
+    priority, and which of them belong to services. One query."""
+    rows = fetch_all(
+        f"SELECT l.id, l.priority, l.allow_negative_stock, s.active FROM {LOCATION_TABLE} l "
+        f"LEFT JOIN {SERVICE_TABLE} s ON s.location_id = l.id "
+        "WHERE l.active AND l.fulfills_online_orders",
     )
-    sites = [Site(location_id=pk, priority=prio, unlimited=neg) for pk, prio, neg in rows]
-    services = set(
-        FulfillmentService.objects.filter(location_id__in=[s.location_id for s in sites])
-        .filter(active=True)
-        .values_list("location_id", flat=True)
-    )
-    inactive = set(
-        FulfillmentService.objects.filter(active=False).values_list("location_id", flat=True)
-    )
-    sites = [s for s in sites if s.location_id not in inactive]
+    sites = [
+        Site(location_id=pk, priority=prio, unlimited=bool(neg))
+        for pk, prio, neg, service_active in rows
+        if service_active is None or service_active
+    ]
+    services = {pk for pk, _, _, service_active in rows if service_active}
     return sorted(sites, key=lambda s: (s.priority, s.location_id)), services
 
 
 def orders_route(
-    *, requests: Sequence[RouteRequest], actor: Actor, event_kind: str = "order_routed"
+    *, requests: Sequence[RouteRequest], actor: Actor, event_kind: str | None = "order_routed"
 ) -> dict[int, Routed]:
     """Route every request in one transaction. Returns what was made, by order id.
+
+    Each order gets an `event_kind` timeline event; with None the caller records the summary in
+    its own event (new orders carry it in `order_created`).
 
     Stock for each allocation is committed through `inventory_apply`; an out-of-stock
     allocation commits nothing and waits on hold `inventory_out_of_stock`.
@@ -182,7 +189,7 @@ def _write(
     locked: dict[Any, Any],
     actor: Actor,
     now: Any,
-    event_kind: str,
+    event_kind: str | None,
 ) -> dict[int, Routed]:
     fo_rows: list[tuple[Any, ...]] = []
     for req, allocations in planned:
@@ -220,7 +227,7 @@ def _write(
     for req, allocations in planned:
         by_line = {ln.line_id: ln for ln in req.lines}
         routed = result.setdefault(req.order_id, Routed())
-        summary = []
+        summary = routed.summary
         for a in allocations:
             fo_id = fo_ids[(req.order_id, a.location_id, not a.out_of_stock)]
             routed.fo_ids.append(fo_id)
@@ -262,6 +269,8 @@ def _write(
                     payload={"fulfillment_order_id": fo_id, "location_id": a.location_id},
                     order_id=req.order_id,
                 )
+        if event_kind is None:
+            continue
         data: dict[str, Any] = {"fulfillment_orders": summary}
         if req.source is not None:
             data["from_fulfillment_order"] = req.source.pk
@@ -281,8 +290,9 @@ def _write(
     bulk_insert(FulfillmentOrderLine, FO_LINE_COLUMNS, line_rows, chunk=1000)
     if hold_rows:
         bulk_insert(FulfillmentHold, HOLD_COLUMNS, hold_rows)
-    bulk_insert(Event, EVENT_COLUMNS, event_rows)
-    inventory_apply(changes=changes, actor=actor, locked=locked)
+    if event_rows:
+        bulk_insert(Event, EVENT_COLUMNS, event_rows)
+    inventory_apply(changes=changes, actor=actor, locked=locked, merge_commitments=len(planned) > 1)
     for req, _ in planned:
         if req.source is not None and req.source.pk in source_taken:
             _take_from_source(req.source, source_taken[req.source.pk], now)

@@ -27,7 +27,7 @@ from colis.fulfillment.models import (
 )
 from colis.fulfillment.progress import orders_progress
 from colis.fulfillment.services import LinePick, _picks_resolve, fo_require_live, order_lock
-from colis.fulfillment.status import LIVE_FO, FOStatus, ShipmentStatus
+from colis.fulfillment.status import LIVE_FO, PACKED, FOStatus, ShipmentStatus
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply
 from colis.orders.models import Order, OrderLine
@@ -51,6 +51,9 @@ class ShipmentDraft:
     ship_date: date | None = None
     notify_customer: bool = True
     force: bool = False
+    # "shipped" (left the building), or packed and waiting for the carrier: "label_printed" or
+    # "pending". A packed shipment holds its quantities; its stock leaves when it ships.
+    status: str = ShipmentStatus.SHIPPED
 
 
 def _tracking(draft: ShipmentDraft) -> Any:
@@ -125,6 +128,8 @@ def _check_shippable(fo: FulfillmentOrder) -> None:
 
 def _check_text(draft: ShipmentDraft) -> None:
     errors = {}
+    if draft.status not in (ShipmentStatus.SHIPPED, *PACKED):
+        errors["status"] = "One of shipped, label_printed, pending."
     if len(draft.notes) > MAX_NOTES:
         errors["notes"] = f"At most {MAX_NOTES} characters."
     if len(draft.service) > 100:
@@ -151,27 +156,19 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
             chosen = {pk: ln.remaining for pk, ln in fo_lines.items() if ln.remaining}
         if not chosen:
             raise Conflict("Nothing is left to ship in this FO.", code="nothing_to_ship")
-        inventory_apply(
-            changes=[
-                StockChange(
-                    product_id=fo_lines[pk].product_id,
-                    location_id=fo.location_id,
-                    reason=Reason.SHIPPED,
-                    on_hand=-qty,
-                    committed=-qty if fo.commits_stock else 0,
-                    order_id=order.pk,
-                    reference=f"fo:{fo.pk}",
-                )
-                for pk, qty in chosen.items()
-            ],
-            actor=actor,
-        )
+        packed = draft.status in PACKED
+        if not packed:
+            per_product: dict[int, int] = {}
+            for pk, qty in chosen.items():
+                product_id = fo_lines[pk].product_id
+                per_product[product_id] = per_product.get(product_id, 0) + qty
+            _stock_leaves(fo, per_product, order.pk, actor)
         now = timezone.now()
         shipment = Shipment.objects.create(
             order=order,
             fulfillment_order=fo,
             location_id=fo.location_id,
-            status=ShipmentStatus.SHIPPED,
+            status=draft.status,
             carrier=tracking.carrier_code,
             carrier_name=tracking.carrier_name,
             service=draft.service,
@@ -181,7 +178,7 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
             notes=draft.notes,
             ship_date=draft.ship_date or now.date(),
             notify_customer=draft.notify_customer,
-            shipped_at=now,
+            shipped_at=None if packed else now,
             created_at=now,
             updated_at=now,
         )
@@ -209,7 +206,59 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
                 "lines": {fo_lines[pk].sku: q for pk, q in chosen.items()},
                 "carrier": shipment.carrier,
                 "tracking_numbers": shipment.tracking_numbers,
+                "status": shipment.status,
             },
+        )
+        if not packed:
+            _effects(order, shipment, "created")
+        orders_progress(order_ids=[order.pk], actor=actor)
+    return shipment
+
+
+def _stock_leaves(
+    fo: FulfillmentOrder, per_product: dict[int, int], order_id: int, actor: Actor
+) -> None:
+    inventory_apply(
+        changes=[
+            StockChange(
+                product_id=product_id,
+                location_id=fo.location_id,
+                reason=Reason.SHIPPED,
+                on_hand=-qty,
+                committed=-qty if fo.commits_stock else 0,
+                order_id=order_id,
+                reference=f"fo:{fo.pk}",
+            )
+            for product_id, qty in per_product.items()
+        ],
+        actor=actor,
+    )
+
+
+def shipment_ship(*, shipment_id: int, actor: Actor) -> Shipment:
+    """A packed shipment leaves: its stock goes off the shelf and the buyer is told. Raises
+    NotFound, Conflict (`shipment_not_packed`, insufficient stock)."""
+    with transaction.atomic():
+        order, shipment = _shipment_lock(shipment_id)
+        _require_active(shipment)
+        if shipment.status not in PACKED:
+            raise Conflict("This shipment has already left.", code="shipment_not_packed")
+        fo = FulfillmentOrder.objects.get(pk=shipment.fulfillment_order_id)
+        per_product: dict[int, int] = {}
+        fo_lines = {ln.pk: ln for ln in fo.lines.all()}
+        for sl in shipment.lines.all():
+            product_id = fo_lines[sl.fulfillment_order_line_id].product_id
+            per_product[product_id] = per_product.get(product_id, 0) + sl.quantity
+        _stock_leaves(fo, per_product, order.pk, actor)
+        shipment.status = ShipmentStatus.SHIPPED
+        shipment.shipped_at = shipment.updated_at = timezone.now()
+        shipment.save(update_fields=["status", "shipped_at", "updated_at"])
+        event_record(
+            subject_type="shipment",
+            subject_id=shipment.pk,
+            order_id=order.pk,
+            kind="shipment_shipped",
+            actor=actor,
         )
         _effects(order, shipment, "created")
         orders_progress(order_ids=[order.pk], actor=actor)
@@ -329,7 +378,8 @@ def shipment_tracking_update(
             actor=actor,
             data={"carrier": shipment.carrier, "tracking_numbers": shipment.tracking_numbers},
         )
-        _effects(order, shipment, "updated" if had else "tracking_added", version=event.pk)
+        if shipment.status not in PACKED:
+            _effects(order, shipment, "updated" if had else "tracking_added", version=event.pk)
     return shipment
 
 
@@ -350,6 +400,8 @@ def shipment_deliver(*, shipment_id: int, actor: Actor) -> Shipment:
         _require_active(shipment)
         if shipment.status == ShipmentStatus.DELIVERED:
             raise Conflict("This shipment is already delivered.", code="already_delivered")
+        if shipment.status in PACKED:
+            raise Conflict("This shipment has not left yet.", code="shipment_not_shipped")
         shipment.status = ShipmentStatus.DELIVERED
         shipment.delivered_at = shipment.updated_at = timezone.now()
         shipment.save(update_fields=["status", "delivered_at", "updated_at"])
@@ -386,7 +438,9 @@ def shipment_cancel(*, shipment_id: int, reason: str = "", actor: Actor) -> Ship
                 chosen.get(sl.fulfillment_order_line_id, 0) + sl.quantity
             )
         inventory_apply(
-            changes=[
+            changes=[]
+            if shipment.status in PACKED
+            else [
                 StockChange(
                     product_id=fo_lines[pk].product_id,
                     location_id=fo.location_id,

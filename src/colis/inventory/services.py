@@ -17,7 +17,8 @@ from colis.catalog.models import Product
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
 from colis.core.errors import NotFound, ValidationError
-from colis.core.locks import lock_by_pk
+from colis.core.locks import lock_by_pk, lock_rows_sql
+from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
 from colis.inventory.exceptions import InsufficientStock, Shortage
 from colis.inventory.hooks import stock_arrived
@@ -41,6 +42,8 @@ class StockChange:
 
 
 Key = tuple[int, int]
+LEVEL_TABLE = InventoryLevel._meta.db_table
+LOCATION_TABLE = Location._meta.db_table
 MAX_LEVEL = 2_000_000_000  # levels are 32-bit integers in the database
 
 
@@ -53,11 +56,25 @@ def inventory_levels_lock(
     """
     if not product_ids or not location_ids:
         return {}
-    pks = InventoryLevel.objects.filter(
-        product_id__in=product_ids, location_id__in=location_ids
-    ).values_list("pk", flat=True)
-    locked = lock_by_pk(InventoryLevel.objects.all(), list(pks))
-    return {(lvl.product_id, lvl.location_id): lvl for lvl in locked.values()}
+    products, locations = sorted(product_ids), sorted(location_ids)
+    rows = lock_rows_sql(
+        "SELECT id, product_id, location_id, on_hand, committed, bin, updated_at "
+        f"FROM {LEVEL_TABLE}",
+        f"product_id IN ({in_list(products)}) AND location_id IN ({in_list(locations)})",
+        [*products, *locations],
+    )
+    return {
+        (p, loc): InventoryLevel(
+            pk=pk,
+            product_id=p,
+            location_id=loc,
+            on_hand=on_hand,
+            committed=committed,
+            bin=bin_,
+            updated_at=updated,
+        )
+        for pk, p, loc, on_hand, committed, bin_, updated in rows
+    }
 
 
 def _levels_locked(keys: set[Key], locked: dict[Key, InventoryLevel]) -> dict[Key, InventoryLevel]:
@@ -91,22 +108,30 @@ def inventory_apply(
     changes: Sequence[StockChange],
     actor: Actor,
     locked: dict[Key, InventoryLevel] | None = None,
+    merge_commitments: bool = False,
 ) -> dict[Key, InventoryLevel]:
     """Apply all `changes` atomically or none. Raises InsufficientStock listing every short level.
 
     A level may not end with negative `on_hand`, nor with `committed` above `on_hand`, unless its
     location allows negative stock. `locked` are levels this transaction already locked with
-    `inventory_levels_lock`; they are changed in place. Stock that arrives (on_hand up) is
-    announced to the stock-arrival listeners after commit.
+    `inventory_levels_lock`; they are changed in place. With `merge_commitments`, changes that
+    only move `committed` (a batch of new orders) are written as one ledger row per level and
+    reason. Stock that arrives (on_hand up) is announced to the stock-arrival listeners after
+    commit.
     """
     if not changes:
         return {}
+    if merge_commitments:
+        changes = _commitments_merged(changes)
     keys = {(c.product_id, c.location_id) for c in changes}
     with transaction.atomic():
         levels = _levels_locked(keys, locked or {})
+        location_ids = sorted({k[1] for k in keys})
         allow_negative = dict(
-            Location.objects.filter(pk__in={k[1] for k in keys}).values_list(
-                "pk", "allow_negative_stock"
+            fetch_all(
+                f"SELECT id, allow_negative_stock FROM {LOCATION_TABLE} "
+                f"WHERE id IN ({in_list(location_ids)})",
+                location_ids,
             )
         )
         before = {k: (lvl.on_hand, lvl.committed) for k, lvl in levels.items()}
@@ -203,7 +228,6 @@ MOVEMENT_COLUMNS = (
     "actor_label",
     "created_at",
 )
-LEVEL_TABLE = InventoryLevel._meta.db_table
 
 
 def _levels_write(levels: list[InventoryLevel]) -> None:
@@ -214,6 +238,31 @@ def _levels_write(levels: list[InventoryLevel]) -> None:
             f"UPDATE {LEVEL_TABLE} SET on_hand = %s, committed = %s, updated_at = %s WHERE id = %s",
             [(lvl.on_hand, lvl.committed, lvl.updated_at, lvl.pk) for lvl in levels],
         )
+
+
+def _commitments_merged(changes: Sequence[StockChange]) -> list[StockChange]:
+    out: list[StockChange] = []
+    groups: dict[tuple[int, int, str], list[StockChange]] = {}
+    for c in changes:
+        if c.on_hand or c.set_on_hand is not None:
+            out.append(c)
+        else:
+            groups.setdefault((c.product_id, c.location_id, c.reason), []).append(c)
+    for (product_id, location_id, reason), group in groups.items():
+        orders = {c.order_id for c in group}
+        refs = {c.reference for c in group}
+        out.append(
+            StockChange(
+                product_id=product_id,
+                location_id=location_id,
+                reason=reason,
+                committed=sum(c.committed for c in group),
+                order_id=orders.pop() if len(orders) == 1 else None,
+                reference=refs.pop() if len(refs) == 1 else f"{len(group)} fulfillment order lines",
+                note=group[0].note if len(group) == 1 else "",
+            )
+        )
+    return out
 
 
 def _worse(before: tuple[int, int], level: InventoryLevel) -> bool:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -31,6 +31,9 @@ from colis.core.sequences import counter_allocate, counter_raise_to
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
 from colis.orders.drafts import OrderDraft, OrderResult
+
+if TYPE_CHECKING:
+    from colis.fulfillment.routing import Routed
 from colis.orders.models import Order, OrderLine
 from colis.orders.status import (
     INITIAL_STATUS,
@@ -355,8 +358,12 @@ def _write(
     line_ids = bulk_insert(
         OrderLine, LINE_COLUMNS, line_rows, returning=("id", "order", "position"), chunk=1000
     )
+    routed = _route_new(to_create, ids, line_ids, products, actor)
+    for row in event_rows:
+        if row[1] in routed:
+            row[7]["fulfillment_orders"] = routed[row[1]].summary
     bulk_insert(Event, EVENT_COLUMNS, event_rows)
-    held = _route_new(to_create, ids, line_ids, products, actor)
+    held = {order_id for order_id, r in routed.items() if r.held}
     if held and materialize:
         at = ORDER_COLUMNS.index("fulfillment_status")
         for i, c in enumerate(to_create):
@@ -377,8 +384,9 @@ def _route_new(
     line_ids: list[tuple[Any, ...]],
     products: dict[str, ProductRef],
     actor: Actor,
-) -> set[int]:
-    """Route the new orders' lines to fulfillment orders; returns the ids of orders on hold."""
+) -> dict[int, Routed]:
+    """Route the new orders' lines to fulfillment orders (their summaries go in the
+    `order_created` events) and mark the orders with a held FO `on_hold`."""
     from colis.fulfillment.routing import RouteLine, RouteRequest, orders_route
     from colis.fulfillment.status import HoldReason
 
@@ -388,18 +396,20 @@ def _route_new(
         if c.status in UNROUTED:
             continue
         order_id = ids[c.number]
-        lines = [
-            RouteLine(
-                line_id=by_position[(order_id, position)],
-                product_id=products[sku_key(ln.sku)].pk,
-                sku=products[sku_key(ln.sku)].sku,
-                quantity=ln.quantity,
+        lines = []
+        for position, ln in enumerate(c.draft.lines):
+            product = products[sku_key(ln.sku)]
+            lines.append(
+                RouteLine(
+                    line_id=by_position[(order_id, position)],
+                    product_id=product.pk,
+                    sku=product.sku,
+                    quantity=ln.quantity,
+                )
             )
-            for position, ln in enumerate(c.draft.lines)
-        ]
         holds = (HoldReason.AWAITING_PAYMENT,) if c.draft.financial_status in UNPAID else ()
         requests.append(RouteRequest(order_id=order_id, lines=lines, holds=holds))
-    routed = orders_route(requests=requests, actor=actor)
+    routed = orders_route(requests=requests, actor=actor, event_kind=None)
     held = {order_id for order_id, r in routed.items() if r.held}
     if held:
         with connection.cursor() as cursor:
@@ -408,7 +418,7 @@ def _route_new(
                 f"WHERE id IN ({in_list(sorted(held))})",
                 sorted(held),
             )
-    return held
+    return routed
 
 
 def _materialize(
