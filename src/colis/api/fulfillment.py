@@ -154,7 +154,7 @@ def _scope(who: Actor) -> int | None:
 def orders_ship(request: HttpRequest, order_id: Id, body: ShipmentIn) -> Any:
     who = require(request, ORDERS_WRITE, SERVICE_WORK)
     shipment = shipment_create(order_id=order_id, draft=body.to_draft(), actor=who)
-    return Status(201, shipment_out(shipment_get(shipment_id=shipment.pk)))
+    return Status(201, shipment_out(shipment))
 
 
 @orders_router.post("/{order_id}/hold", summary="Hold every open fulfillment order of an order")

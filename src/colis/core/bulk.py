@@ -33,12 +33,15 @@ def _statement(
     rows: int,
     returning: tuple[str, ...],
     mark: str = "%s",
+    skip_conflicts: bool = False,
 ) -> str:
     meta = model._meta
     quote = connection.ops.quote_name
     names = ", ".join(quote(meta.get_field(c).column) for c in columns)
     one = "(" + ", ".join([mark] * len(columns)) + ")"
     sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES " + ", ".join([one] * rows)
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += " RETURNING " + ", ".join(quote(meta.get_field(c).column) for c in returning)
     return sql
@@ -108,17 +111,36 @@ def bulk_insert(
     *,
     returning: Sequence[str] = (),
     chunk: int = 500,
+    on_conflict_skip: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Insert `rows` (tuples of Python values in `columns` order), `chunk` rows a statement.
 
     Returns the `returning` columns of every inserted row (in no promised order: match them
-    on a unique column such as the order number).
+    on a unique column such as the order number). With `on_conflict_skip`, a row that clashes
+    with a unique constraint is skipped (and not returned); only for small batches.
     """
     cols, back = tuple(columns), tuple(returning)
     prepared = _prepare(rows, _converters(model, cols))
+    if on_conflict_skip:
+        return _plain_insert(model, cols, back, prepared)
     if connection.vendor == "postgresql":
         return _pg_insert(model, cols, back, prepared, chunk)
     return _sqlite_insert(model, cols, back, prepared, chunk)
+
+
+def _plain_insert(
+    model: type[models.Model],
+    cols: tuple[str, ...],
+    back: tuple[str, ...],
+    rows: Iterator[list[Any]],
+) -> list[tuple[Any, ...]]:
+    batch = list(rows)
+    if not batch:
+        return []
+    sql = _statement(model, cols, len(batch), back, skip_conflicts=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for values in batch for v in values])
+        return cursor.fetchall() if back else []
 
 
 def _sqlite_insert(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -100,6 +101,57 @@ def outbox_enqueue(
     except IntegrityError:
         return OutboxMessage.objects.get(idempotency_key=idempotency_key)
     return message
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Effect:
+    """One outbox row to queue with `outbox_enqueue_many`."""
+
+    kind: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    order_id: int | None = None
+    max_attempts: int = 12
+
+
+OUTBOX_COLUMNS = (
+    "kind",
+    "idempotency_key",
+    "payload",
+    "order_id",
+    "status",
+    "attempts",
+    "max_attempts",
+    "next_attempt_at",
+    "claimed_by",
+    "last_error",
+    "created_at",
+)
+
+
+def outbox_enqueue_many(effects: Sequence[Effect]) -> list[int]:
+    """Queue several effects in the caller's transaction with one insert and one worker task.
+    A key queued before is skipped (its row stays as it is). Returns the new rows' ids."""
+    if not effects:
+        return []
+    from colis.core.bulk import bulk_insert
+    from colis.core.tasks import outbox_deliver_many_task
+
+    now = timezone.now()
+    rows = [
+        (e.kind, e.idempotency_key, e.payload, e.order_id, OutboxStatus.PENDING, 0,
+         e.max_attempts, now, "", "", now)
+        for e in effects
+    ]  # fmt: skip
+    ids = [
+        r[0]
+        for r in bulk_insert(
+            OutboxMessage, OUTBOX_COLUMNS, rows, returning=("id",), on_conflict_skip=True
+        )
+    ]
+    if ids:
+        outbox_deliver_many_task.enqueue(sorted(ids))
+    return ids
 
 
 def _claim(message_id: int, worker_id: str) -> OutboxMessage | None:

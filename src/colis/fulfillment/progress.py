@@ -9,11 +9,16 @@ a person or the money side set (cancelled, declined, refunded, disputed, ...) is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from colis.core.actor import Actor
-from colis.core.timeline import event_record
+from colis.core.bulk import bulk_insert
+from colis.core.models import Event
+from colis.core.sql import fetch_all, in_list
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, Shipment
 from colis.fulfillment.status import LIVE_FO, PACKED, VERIFICATION_HOLDS, ShipmentStatus
 from colis.orders.models import Order, OrderLine
@@ -45,14 +50,15 @@ UNPAID = frozenset({FinancialStatus.PENDING, FinancialStatus.PARTIALLY_PAID})
 
 def status_derive(
     *,
-    order: Order,
+    status: int,
+    financial_status: str,
     fulfillment: str,
     hold_reasons: set[str],
     shipment_states: Sequence[str],
 ) -> int:
     """The status the order's fulfillment calls for, or its current one when it is not ours."""
-    if order.status not in AUTOMATIC:
-        return order.status
+    if status not in AUTOMATIC:
+        return status
     live = [s for s in shipment_states if s != ShipmentStatus.CANCELLED]
     left = [s for s in live if s not in PACKED]
     if fulfillment == FulfillmentStatus.FULFILLED:
@@ -65,78 +71,126 @@ def status_derive(
         return S.SHIPPED
     if fulfillment == FulfillmentStatus.PARTIALLY_FULFILLED and left:
         return S.PARTIALLY_SHIPPED
-    if order.financial_status in UNPAID:
+    if financial_status in UNPAID:
         return S.AWAITING_PAYMENT
     if hold_reasons & VERIFICATION_HOLDS:
         return S.MANUAL_VERIFICATION_REQUIRED
-    if order.status == S.AWAITING_PICKUP:
-        return order.status
+    if status == S.AWAITING_PICKUP:
+        return status
     return S.AWAITING_FULFILLMENT
 
 
-def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> list[Order]:
-    """Derive and store both statuses of these (locked) orders; one event per status change."""
-    orders = {o.pk: o for o in Order.objects.filter(pk__in=order_ids)}
-    lines: dict[int, list[OrderLine]] = {}
-    for ln in OrderLine.objects.filter(order_id__in=order_ids):
-        lines.setdefault(ln.order_id, []).append(ln)
-    fos: dict[int, list[FulfillmentOrder]] = {}
-    for fo in FulfillmentOrder.objects.filter(order_id__in=order_ids, status__in=LIVE_FO):
-        fos.setdefault(fo.order_id, []).append(fo)
-    holds: dict[int, set[str]] = {}
-    for order_id, reason in FulfillmentHold.objects.filter(
-        fulfillment_order__order_id__in=order_ids,
-        fulfillment_order__status__in=LIVE_FO,
-    ).values_list("fulfillment_order__order_id", "reason"):
-        holds.setdefault(order_id, set()).add(reason)
-    shipments: dict[int, list[str]] = {}
-    for order_id, state in Shipment.objects.filter(order_id__in=order_ids).values_list(
-        "order_id", "status"
+ORDER_TABLE = Order._meta.db_table
+LINE_TABLE = OrderLine._meta.db_table
+FO_TABLE = FulfillmentOrder._meta.db_table
+HOLD_TABLE = FulfillmentHold._meta.db_table
+SHIPMENT_TABLE = Shipment._meta.db_table
+LIVE = sorted(LIVE_FO)
+EVENT_COLUMNS = (
+    "subject_type",
+    "subject_id",
+    "order_id",
+    "kind",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "data",
+    "created_at",
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class _State:
+    status: int
+    financial_status: str
+    fulfillment_status: str
+    lines: list[LineQuantities] = field(default_factory=list)
+    fo_states: list[str] = field(default_factory=list)
+    fo_requests: list[str] = field(default_factory=list)
+    holds: set[str] = field(default_factory=set)
+    shipments: list[str] = field(default_factory=list)
+
+
+def _states(order_ids: Sequence[int]) -> dict[int, _State]:
+    ids = list(order_ids)
+    marks = in_list(ids)
+    states = {
+        pk: _State(status=st, financial_status=fin, fulfillment_status=ful)
+        for pk, st, fin, ful in fetch_all(
+            f"SELECT id, status, financial_status, fulfillment_status FROM {ORDER_TABLE} "
+            f"WHERE id IN ({marks})",
+            ids,
+        )
+    }
+    for order_id, qty, done, cancelled in fetch_all(
+        f"SELECT order_id, quantity, quantity_fulfilled, quantity_cancelled FROM {LINE_TABLE} "
+        f"WHERE order_id IN ({marks})",
+        ids,
     ):
-        shipments.setdefault(order_id, []).append(state)
+        states[order_id].lines.append(
+            LineQuantities(ordered=qty, fulfilled=done, cancelled=cancelled)
+        )
+    live = in_list(LIVE)
+    rows = fetch_all(
+        f"SELECT order_id, 'f', status, request_status FROM {FO_TABLE} "
+        f"WHERE order_id IN ({marks}) AND status IN ({live}) "
+        f"UNION ALL SELECT fo.order_id, 'h', h.reason, '' FROM {HOLD_TABLE} h "
+        f"JOIN {FO_TABLE} fo ON fo.id = h.fulfillment_order_id "
+        f"WHERE fo.order_id IN ({marks}) AND fo.status IN ({live}) "
+        f"UNION ALL SELECT order_id, 's', status, '' FROM {SHIPMENT_TABLE} "
+        f"WHERE order_id IN ({marks})",
+        [*ids, *LIVE, *ids, *LIVE, *ids],
+    )
+    for order_id, what, value, request in rows:
+        state = states[order_id]
+        if what == "f":
+            state.fo_states.append(value)
+            state.fo_requests.append(request)
+        elif what == "h":
+            state.holds.add(value)
+        else:
+            state.shipments.append(value)
+    return states
+
+
+def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> dict[int, tuple[int, str]]:
+    """Derive and store both statuses of these (locked) orders; one event per status change.
+    Returns (status, fulfillment_status) by order id. Three reads, whatever the count."""
+    if not order_ids:
+        return {}
+    states = _states(order_ids)
     now = timezone.now()
-    changed: list[Order] = []
-    for order_id in order_ids:
-        order = orders[order_id]
-        order_lines = lines.get(order_id, [])
-        live = fos.get(order_id, [])
+    updates: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    out: dict[int, tuple[int, str]] = {}
+    for order_id, state in states.items():
         fulfillment = fulfillment_status_derive(
-            (
-                LineQuantities(
-                    ordered=ln.quantity,
-                    fulfilled=ln.quantity_fulfilled,
-                    cancelled=ln.quantity_cancelled,
-                )
-                for ln in order_lines
-            ),
-            fo_states=[fo.status for fo in live],
-            fo_requests=[fo.request_status for fo in live],
+            state.lines, fo_states=state.fo_states, fo_requests=state.fo_requests
         )
         status = status_derive(
-            order=order,
+            status=state.status,
+            financial_status=state.financial_status,
             fulfillment=fulfillment,
-            hold_reasons=holds.get(order_id, set()),
-            shipment_states=shipments.get(order_id, []),
+            hold_reasons=state.holds,
+            shipment_states=state.shipments,
         )
-        if status == order.status and fulfillment == order.fulfillment_status:
+        out[order_id] = (status, fulfillment)
+        if status == state.status and fulfillment == state.fulfillment_status:
             continue
-        if status != order.status:
-            event_record(
-                subject_type="order",
-                subject_id=order_id,
-                order_id=order_id,
-                kind="order_status_changed",
-                actor=actor,
-                data={
-                    "from": STATUS_NAMES[order.status],
-                    "to": STATUS_NAMES[status],
-                    "manual": False,
-                },
+        if status != state.status:
+            data = {"from": STATUS_NAMES[state.status], "to": STATUS_NAMES[status], "manual": False}
+            events.append(
+                ("order", order_id, order_id, "order_status_changed", actor.kind, actor.id,
+                 actor.label[:200], data, now)
+            )  # fmt: skip
+        updates.append((status, str(fulfillment), now, order_id))
+    if updates:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {ORDER_TABLE} SET status = %s, fulfillment_status = %s, updated_at = %s "
+                "WHERE id = %s",
+                updates,
             )
-        order.status = status
-        order.fulfillment_status = fulfillment
-        order.updated_at = now
-        changed.append(order)
-    if changed:
-        Order.objects.bulk_update(changed, ["status", "fulfillment_status", "updated_at"])
-    return [orders[i] for i in order_ids]
+    if events:
+        bulk_insert(Event, EVENT_COLUMNS, events)
+    return out

@@ -231,7 +231,10 @@ def order_pay(*, order_id: int, actor: Actor) -> Order:
         )
         for fo in FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO):
             _release(fo, {HoldReason.AWAITING_PAYMENT}, actor, order.updated_at)
-        return orders_progress(order_ids=[order.pk], actor=actor)[0]
+        order.status, order.fulfillment_status = orders_progress(order_ids=[order.pk], actor=actor)[
+            order.pk
+        ]
+    return order
 
 
 def fos_cancel(order: Order, fos: Sequence[FulfillmentOrder], actor: Actor, reason: str) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
-from colis.core.outbox import outbox_enqueue
+from colis.core.outbox import Effect, outbox_enqueue_many
 from colis.core.timeline import event_record
 from colis.fulfillment.models import (
     FulfillmentOrder,
@@ -28,9 +28,17 @@ from colis.fulfillment.models import (
 from colis.fulfillment.progress import orders_progress
 from colis.fulfillment.services import LinePick, _picks_resolve, fo_require_live, order_lock
 from colis.fulfillment.status import LIVE_FO, PACKED, FOStatus, ShipmentStatus
+from colis.fulfillment.store import (
+    event_write,
+    fo_lines_fulfilled_write,
+    fo_status_write,
+    fo_with_lines,
+    order_lines_fulfilled_add,
+    shipment_insert,
+)
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply
-from colis.orders.models import Order, OrderLine
+from colis.orders.models import Order
 
 # Orders from these channels have nowhere to push a shipment back to.
 LOCAL_CHANNELS = frozenset({"api", "csv", "manual", "demo"})
@@ -82,7 +90,7 @@ def _package(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _pick_fo(order: Order, fo_id: int | None, actor: Actor) -> FulfillmentOrder:
     if fo_id is not None:
-        fo = FulfillmentOrder.objects.filter(pk=fo_id, order=order).first()
+        fo = fo_with_lines(fo_id=fo_id, order_id=order.pk)
         if fo is None:
             raise NotFound(
                 "This order has no such fulfillment order.",
@@ -164,9 +172,9 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
                 per_product[product_id] = per_product.get(product_id, 0) + qty
             _stock_leaves(fo, per_product, order.pk, actor)
         now = timezone.now()
-        shipment = Shipment.objects.create(
-            order=order,
-            fulfillment_order=fo,
+        shipment = Shipment(
+            order_id=order.pk,
+            fulfillment_order_id=fo.pk,
             location_id=fo.location_id,
             status=draft.status,
             carrier=tracking.carrier_code,
@@ -182,20 +190,20 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
             created_at=now,
             updated_at=now,
         )
-        ShipmentLine.objects.bulk_create(
+        shipment_insert(
+            shipment,
             [
                 ShipmentLine(
-                    shipment=shipment,
-                    fulfillment_order_line=fo_lines[pk],
+                    fulfillment_order_line_id=pk,
                     order_line_id=fo_lines[pk].order_line_id,
                     sku=fo_lines[pk].sku,
                     quantity=qty,
                 )
                 for pk, qty in chosen.items()
-            ]
+            ],
         )
         _quantities_move(fo, fo_lines, chosen, +1, now)
-        event_record(
+        event_write(
             subject_type="shipment",
             subject_id=shipment.pk,
             order_id=order.pk,
@@ -208,6 +216,7 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
                 "tracking_numbers": shipment.tracking_numbers,
                 "status": shipment.status,
             },
+            now=now,
         )
         if not packed:
             _effects(order, shipment, "created")
@@ -275,17 +284,12 @@ def _quantities_move(
     """Shipped (+1) or put back (-1): FO lines, order lines, and the FO's state."""
     for pk, qty in chosen.items():
         fo_lines[pk].quantity_fulfilled += sign * qty
-    FulfillmentOrderLine.objects.bulk_update(
-        [fo_lines[pk] for pk in chosen], ["quantity_fulfilled"]
-    )
+    fo_lines_fulfilled_write([fo_lines[pk] for pk in chosen])
     per_line: dict[int, int] = {}
     for pk, qty in chosen.items():
         line_id = fo_lines[pk].order_line_id
-        per_line[line_id] = per_line.get(line_id, 0) + qty
-    order_lines = list(OrderLine.objects.filter(pk__in=per_line))
-    for ol in order_lines:
-        ol.quantity_fulfilled += sign * per_line[ol.pk]
-    OrderLine.objects.bulk_update(order_lines, ["quantity_fulfilled"])
+        per_line[line_id] = per_line.get(line_id, 0) + sign * qty
+    order_lines_fulfilled_add(per_line)
     left = sum(ln.remaining for ln in fo_lines.values())
     if left == 0:
         fo.status = FOStatus.CLOSED
@@ -293,11 +297,11 @@ def _quantities_move(
         shipped = any(ln.quantity_fulfilled for ln in fo_lines.values())
         fo.status = FOStatus.IN_PROGRESS if shipped else FOStatus.OPEN
     fo.updated_at = now
-    fo.save(update_fields=["status", "updated_at"])
+    fo_status_write(fo)
 
 
 def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> None:
-    """Queue the shipment's effects: buyer email, channel push, webhook event."""
+    """Queue the shipment's effects: buyer email, channel push, webhook event (one insert)."""
     key = f"shipment:{shipment.pk}:{what}" + (f":{version}" if version else "")
     payload = {"shipment_id": shipment.pk, "order_id": order.pk, "event": f"shipment.{what}"}
     email = {
@@ -306,20 +310,26 @@ def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> N
         "updated": "shipping_update",
         "delivered": "delivered",
     }.get(what)
+    effects = []
     if email and shipment.notify_customer and (shipment.tracking_numbers or what == "delivered"):
-        outbox_enqueue(
-            kind="customer_email",
-            idempotency_key=f"{key}:email",
-            payload={**payload, "template": email, "to": order.email},
-            order_id=order.pk,
+        effects.append(
+            Effect(
+                kind="customer_email",
+                idempotency_key=f"{key}:email",
+                payload={**payload, "template": email, "to": order.email},
+                order_id=order.pk,
+            )
         )
     if order.channel not in LOCAL_CHANNELS and what != "delivered":
-        outbox_enqueue(
-            kind="channel_push", idempotency_key=f"{key}:push", payload=payload, order_id=order.pk
-        )
-    outbox_enqueue(
-        kind="webhook_event", idempotency_key=f"{key}:webhook", payload=payload, order_id=order.pk
-    )
+        effects.append(
+            Effect(kind="channel_push", idempotency_key=f"{key}:push", payload=payload,
+                   order_id=order.pk)
+        )  # fmt: skip
+    effects.append(
+        Effect(kind="webhook_event", idempotency_key=f"{key}:webhook", payload=payload,
+               order_id=order.pk)
+    )  # fmt: skip
+    outbox_enqueue_many(effects)
 
 
 def _shipment_lock(shipment_id: int) -> tuple[Order, Shipment]:

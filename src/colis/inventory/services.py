@@ -17,7 +17,7 @@ from colis.catalog.models import Product
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
 from colis.core.errors import NotFound, ValidationError
-from colis.core.locks import lock_by_pk, lock_rows_sql
+from colis.core.locks import lock_rows_sql
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
 from colis.inventory.exceptions import InsufficientStock, Shortage
@@ -79,27 +79,24 @@ def inventory_levels_lock(
 
 def _levels_locked(keys: set[Key], locked: dict[Key, InventoryLevel]) -> dict[Key, InventoryLevel]:
     """The levels for these (product, location) pairs, created if missing, locked by pk."""
-    if keys <= locked.keys():
-        return {k: locked[k] for k in keys}
-    existing = dict(
-        ((p, loc), pk)
-        for pk, p, loc in InventoryLevel.objects.filter(
-            product_id__in={k[0] for k in keys}, location_id__in={k[1] for k in keys}
-        ).values_list("pk", "product_id", "location_id")
+    levels = {k: locked[k] for k in keys if k in locked}
+    todo = keys - levels.keys()
+    if not todo:
+        return levels
+    fresh = inventory_levels_lock(
+        product_ids={k[0] for k in todo}, location_ids={k[1] for k in todo}
     )
-    missing = [k for k in keys if k not in existing]
+    levels.update({k: lvl for k, lvl in fresh.items() if k in todo})
+    missing = todo - levels.keys()
     if missing:
         InventoryLevel.objects.bulk_create(
             [InventoryLevel(product_id=p, location_id=loc) for p, loc in missing],
             ignore_conflicts=True,
         )
-        for pk, p, loc in InventoryLevel.objects.filter(
-            product_id__in={k[0] for k in missing}, location_id__in={k[1] for k in missing}
-        ).values_list("pk", "product_id", "location_id"):
-            existing[(p, loc)] = pk
-    rows = lock_by_pk(InventoryLevel.objects.all(), [existing[k] for k in keys])
-    levels = {(lvl.product_id, lvl.location_id): lvl for lvl in rows.values()}
-    levels.update({k: lvl for k, lvl in locked.items() if k in keys})
+        created = inventory_levels_lock(
+            product_ids={k[0] for k in missing}, location_ids={k[1] for k in missing}
+        )
+        levels.update({k: lvl for k, lvl in created.items() if k in missing})
     return levels
 
 

@@ -1,0 +1,159 @@
+"""Raw reads and writes for the shipping hot path, where compiling ORM queries costs more than
+running them. Each function is one statement; the models stay the source of the table shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+
+from colis.core.actor import Actor
+from colis.core.bulk import bulk_insert
+from colis.core.models import Event
+from colis.core.sql import fetch_all
+from colis.fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    Shipment,
+    ShipmentLine,
+)
+from colis.orders.models import OrderLine
+
+FO_TABLE = FulfillmentOrder._meta.db_table
+FO_LINE_TABLE = FulfillmentOrderLine._meta.db_table
+ORDER_LINE_TABLE = OrderLine._meta.db_table
+SHIPMENT_COLUMNS = (
+    "order",
+    "fulfillment_order",
+    "location",
+    "status",
+    "carrier",
+    "carrier_name",
+    "service",
+    "tracking_numbers",
+    "tracking_urls",
+    "package",
+    "notes",
+    "ship_date",
+    "notify_customer",
+    "shipped_at",
+    "delivered_at",
+    "cancelled_at",
+    "created_at",
+    "updated_at",
+)
+SHIPMENT_LINE_COLUMNS = ("shipment", "fulfillment_order_line", "order_line", "sku", "quantity")
+EVENT_COLUMNS = (
+    "subject_type",
+    "subject_id",
+    "order_id",
+    "kind",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "data",
+    "created_at",
+)
+
+
+def fo_with_lines(*, fo_id: int, order_id: int) -> FulfillmentOrder | None:
+    """The FO of this order with its lines in its prefetch cache (one query), or None."""
+    rows = fetch_all(
+        "SELECT fo.id, fo.location_id, fo.status, fo.request_status, fo.commits_stock, "
+        "fo.reject_reason, fo.created_at, fo.updated_at, "
+        "l.id, l.order_line_id, l.product_id, l.sku, l.quantity, l.quantity_fulfilled "
+        f"FROM {FO_TABLE} fo LEFT JOIN {FO_LINE_TABLE} l ON l.fulfillment_order_id = fo.id "
+        "WHERE fo.id = %s AND fo.order_id = %s ORDER BY l.id",
+        [fo_id, order_id],
+    )
+    if not rows:
+        return None
+    pk, location_id, status, request, commits, reason, created, updated = rows[0][:8]
+    fo = FulfillmentOrder(
+        pk=pk,
+        order_id=order_id,
+        location_id=location_id,
+        status=status,
+        request_status=request,
+        commits_stock=bool(commits),
+        reject_reason=reason,
+        created_at=created,
+        updated_at=updated,
+    )
+    lines = [
+        FulfillmentOrderLine(
+            pk=r[8],
+            fulfillment_order_id=pk,
+            order_line_id=r[9],
+            product_id=r[10],
+            sku=r[11],
+            quantity=r[12],
+            quantity_fulfilled=r[13],
+        )
+        for r in rows
+        if r[8] is not None
+    ]
+    fo._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
+    return fo
+
+
+def fo_lines_fulfilled_write(lines: Sequence[FulfillmentOrderLine]) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {FO_LINE_TABLE} SET quantity_fulfilled = %s WHERE id = %s",
+            [(ln.quantity_fulfilled, ln.pk) for ln in lines],
+        )
+
+
+def order_lines_fulfilled_add(per_line: dict[int, int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {ORDER_LINE_TABLE} SET quantity_fulfilled = quantity_fulfilled + %s "
+            "WHERE id = %s",
+            [(qty, line_id) for line_id, qty in per_line.items()],
+        )
+
+
+def fo_status_write(fo: FulfillmentOrder) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {FO_TABLE} SET status = %s, updated_at = %s WHERE id = %s",
+            [fo.status, fo.updated_at, fo.pk],
+        )
+
+
+def shipment_insert(shipment: Shipment, lines: list[ShipmentLine]) -> Shipment:
+    """Insert the shipment and its lines; sets their ids and the shipment's lines cache."""
+    values = {c: getattr(shipment, Shipment._meta.get_field(c).attname) for c in SHIPMENT_COLUMNS}
+    [(pk,)] = bulk_insert(Shipment, SHIPMENT_COLUMNS, [tuple(values.values())], returning=("id",))
+    shipment.pk = pk
+    for ln in lines:
+        ln.shipment_id = pk
+    bulk_insert(
+        ShipmentLine,
+        SHIPMENT_LINE_COLUMNS,
+        [(pk, ln.fulfillment_order_line_id, ln.order_line_id, ln.sku, ln.quantity) for ln in lines],
+    )
+    shipment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
+    return shipment
+
+
+def event_write(
+    *,
+    subject_type: str,
+    subject_id: int,
+    order_id: int,
+    kind: str,
+    actor: Actor,
+    data: dict[str, Any],
+    now: Any,
+) -> None:
+    bulk_insert(
+        Event,
+        EVENT_COLUMNS,
+        [
+            (subject_type, subject_id, order_id, kind, actor.kind, actor.id, actor.label[:200],
+             data, now)
+        ],
+    )  # fmt: skip
