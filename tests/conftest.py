@@ -106,3 +106,16 @@ def order_counts() -> tuple[int, int, int]:
     from colis.orders.models import Order, OrderLine
 
     return Order.objects.count(), OrderLine.objects.count(), Event.objects.count()
+
+
+@pytest.fixture(autouse=True)
+def _process_caches_cleared() -> None:
+    """Per-process caches (carrier registry, routing strategy, status labels) start empty in
+    every test, since each test's data is rolled back under them."""
+    from colis.fulfillment.routing import routing_strategy_forget
+    from colis.orders.selectors import status_labels_forget
+    from colis.shipping.selectors import registry_forget
+
+    registry_forget()
+    routing_strategy_forget()
+    status_labels_forget()

@@ -165,12 +165,6 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
         if not chosen:
             raise Conflict("Nothing is left to ship in this FO.", code="nothing_to_ship")
         packed = draft.status in PACKED
-        if not packed:
-            per_product: dict[int, int] = {}
-            for pk, qty in chosen.items():
-                product_id = fo_lines[pk].product_id
-                per_product[product_id] = per_product.get(product_id, 0) + qty
-            _stock_leaves(fo, per_product, order.pk, actor)
         now = timezone.now()
         shipment = Shipment(
             order_id=order.pk,
@@ -221,6 +215,14 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
         if not packed:
             _effects(order, shipment, "created")
         orders_progress(order_ids=[order.pk], actor=actor)
+        if not packed:
+            # Last, so the stock rows stay locked for the shortest time (a short level still
+            # refuses the whole shipment: the transaction rolls back).
+            per_product: dict[int, int] = {}
+            for pk, qty in chosen.items():
+                product_id = fo_lines[pk].product_id
+                per_product[product_id] = per_product.get(product_id, 0) + qty
+            _stock_leaves(fo, per_product, order.pk, actor)
     return shipment
 
 

@@ -12,7 +12,7 @@ from colis.shipping.models import Carrier, PackagePreset
 from colis.shipping.selectors import (
     OTHER,
     carrier_find,
-    carrier_list,
+    carriers_active_with_formats,
     package_default,
     package_find,
 )
@@ -174,7 +174,7 @@ def _carrier_pick(carrier: str | None, numbers: list[str]) -> Carrier:
 def carriers_for(matches: list[TrackingMatch]) -> list[Carrier]:
     """The active registry carriers that claim the best of `matches`: a carrier claiming a
     format proven by a check digit wins over one claiming a pattern-only format."""
-    carriers = [c for c in carrier_list(active=True) if c.data_courier_codes]
+    carriers = carriers_active_with_formats()
     best: list[Carrier] = []
     for proven in (True, False):
         for match in (m for m in matches if m.proven is proven):

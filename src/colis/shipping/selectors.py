@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Lower
 
@@ -30,15 +32,45 @@ def carrier_get_by_code(*, code: str) -> Carrier:
     return carrier
 
 
+_TTL = 2.0
+_registry: tuple[float, list[Carrier], PackagePreset | None] | None = None
+
+
+def _snapshot() -> tuple[list[Carrier], PackagePreset | None]:
+    """Every carrier and the default package preset, read once per two seconds per process
+    (shipping reads them on every shipment); writes in this process clear it at once."""
+    global _registry
+    now = time.monotonic()
+    if _registry is None or now - _registry[0] >= _TTL:
+        carriers = list(Carrier.objects.order_by("pk"))
+        default = PackagePreset.objects.filter(is_default=True, active=True).first()
+        _registry = (now, carriers, default)
+    return _registry[1], _registry[2]
+
+
+def registry_forget() -> None:
+    global _registry
+    _registry = None
+
+
+def carriers_active_with_formats() -> list[Carrier]:
+    return [c for c in _snapshot()[0] if c.active and c.data_courier_codes]
+
+
 def carrier_find(*, value: str) -> Carrier | None:
     """The carrier whose code or name is `value`, ignoring case; None when there is none."""
     value = (value or "").strip()
     if not value:
         return None
-    by_code = Carrier.objects.filter(code=value.lower()).first()
-    if by_code is not None:
-        return by_code
-    return Carrier.objects.filter(name__iexact=value).order_by("pk").first()
+    carriers = _snapshot()[0]
+    lowered = value.lower()
+    for carrier in carriers:
+        if carrier.code == lowered:
+            return carrier
+    for carrier in carriers:
+        if carrier.name.lower() == lowered:
+            return carrier
+    return None
 
 
 def carrier_has_formats(carrier: Carrier) -> bool:
@@ -74,4 +106,4 @@ def package_find(*, value: str) -> PackagePreset | None:
 
 
 def package_default() -> PackagePreset | None:
-    return PackagePreset.objects.filter(is_default=True, active=True).first()
+    return _snapshot()[1]

@@ -23,7 +23,7 @@ from colis.shipping.resolve import (
     tracking_resolve,
 )
 from colis.shipping.seed import carriers_apply
-from colis.shipping.selectors import OTHER
+from colis.shipping.selectors import OTHER, registry_forget
 from colis.shipping.tracking import tracking_data
 
 __all__ = [
@@ -143,7 +143,14 @@ def _name_taken(name: str, exclude_pk: int | None) -> None:
         )
 
 
+def _registry_changed() -> None:
+    # Now for this transaction's own reads, and again once the change is visible to all.
+    registry_forget()
+    transaction.on_commit(registry_forget)
+
+
 def _carrier_event(carrier: Carrier, kind: str, actor: Actor, data: dict[str, Any]) -> None:
+    _registry_changed()
     event_record(subject_type="carrier", subject_id=carrier.pk, kind=kind, actor=actor, data=data)
 
 
@@ -209,6 +216,7 @@ def carriers_seed(*, actor: Actor) -> list[Carrier]:
     with transaction.atomic():
         before = set(Carrier.objects.values_list("pk", flat=True))
         carriers_apply(Carrier)
+        _registry_changed()
         created = list(Carrier.objects.exclude(pk__in=before).order_by("pk"))
         for carrier in created:
             _carrier_event(carrier, "carrier_created", actor, {"code": carrier.code, "seed": True})
@@ -252,6 +260,7 @@ def _package_name_free(name: str, exclude_pk: int | None) -> None:
 
 
 def _package_event(preset: PackagePreset, kind: str, actor: Actor, data: dict[str, Any]) -> None:
+    _registry_changed()
     event_record(
         subject_type="package_preset", subject_id=preset.pk, kind=kind, actor=actor, data=data
     )
