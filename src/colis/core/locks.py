@@ -23,15 +23,20 @@ def lock_by_pk(queryset: models.QuerySet[M], pks: Iterable[Any]) -> dict[Any, M]
     return {row.pk: row for row in rows}
 
 
-def lock_rows_sql(select: str, where: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def lock_rows_sql(
+    select: str, where: str, params: Sequence[Any], *, table: str = ""
+) -> list[tuple[Any, ...]]:
     """`SELECT <select> ... WHERE <where>` (the statement without ORDER BY), locked in `id` order.
 
     The raw twin of `lock_by_pk` for hot paths where compiling ORM queries costs more than the
-    query: on PostgreSQL the rows are locked `FOR UPDATE` in primary-key order.
+    query: on PostgreSQL the rows are locked `FOR UPDATE` in primary-key order. With a join,
+    `table` is the alias whose rows are locked (and whose `id` orders them); the other tables
+    are only read.
     """
-    sql = f"{select} WHERE {where} ORDER BY id"
+    prefix = f"{table}." if table else ""
+    sql = f"{select} WHERE {where} ORDER BY {prefix}id"
     if connection.vendor == "postgresql":
-        sql += " FOR UPDATE"
+        sql += f" FOR UPDATE OF {table}" if table else " FOR UPDATE"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -34,6 +34,7 @@ from colis.fulfillment.store import (
     fo_status_write,
     fo_with_lines,
     order_lines_fulfilled_add,
+    order_lock_brief,
     shipment_insert,
 )
 from colis.inventory.models import Reason
@@ -154,7 +155,9 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
     tracking = _tracking(draft)
     package = _package(draft.package)
     with transaction.atomic():
-        order = order_lock(order_id)
+        order = order_lock_brief(order_id)
+        if order is None:
+            raise NotFound("No such order.", code="order_not_found")
         fo = _pick_fo(order, draft.fulfillment_order_id, actor)
         _check_shippable(fo)
         fo_lines = {ln.pk: ln for ln in fo.lines.all()}

@@ -10,6 +10,7 @@ from django.db import connection
 
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
+from colis.core.locks import lock_rows_sql
 from colis.core.models import Event
 from colis.core.sql import fetch_all
 from colis.fulfillment.models import (
@@ -18,11 +19,12 @@ from colis.fulfillment.models import (
     Shipment,
     ShipmentLine,
 )
-from colis.orders.models import OrderLine
+from colis.orders.models import Order, OrderLine
 
 FO_TABLE = FulfillmentOrder._meta.db_table
 FO_LINE_TABLE = FulfillmentOrderLine._meta.db_table
 ORDER_LINE_TABLE = OrderLine._meta.db_table
+ORDER_TABLE = Order._meta.db_table
 SHIPMENT_COLUMNS = (
     "order",
     "fulfillment_order",
@@ -55,6 +57,18 @@ EVENT_COLUMNS = (
     "data",
     "created_at",
 )
+
+
+def order_lock_brief(order_id: int) -> Order | None:
+    """Lock the order row; an Order with the few fields shipping reads (id, channel, email,
+    number), or None."""
+    rows = lock_rows_sql(
+        f"SELECT id, channel, email, number FROM {ORDER_TABLE}", "id = %s", [order_id]
+    )
+    if not rows:
+        return None
+    pk, channel, email, number = rows[0]
+    return Order(pk=pk, channel=channel, email=email, number=number)
 
 
 def fo_with_lines(*, fo_id: int, order_id: int) -> FulfillmentOrder | None:

@@ -18,7 +18,7 @@ from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
 from colis.core.errors import NotFound, ValidationError
 from colis.core.locks import lock_rows_sql
-from colis.core.sql import fetch_all, in_list
+from colis.core.sql import in_list
 from colis.core.timeline import event_record
 from colis.inventory.exceptions import InsufficientStock, Shortage
 from colis.inventory.hooks import stock_arrived
@@ -58,13 +58,16 @@ def inventory_levels_lock(
         return {}
     products, locations = sorted(product_ids), sorted(location_ids)
     rows = lock_rows_sql(
-        "SELECT id, product_id, location_id, on_hand, committed, bin, updated_at "
-        f"FROM {LEVEL_TABLE}",
-        f"product_id IN ({in_list(products)}) AND location_id IN ({in_list(locations)})",
+        "SELECT lv.id, lv.product_id, lv.location_id, lv.on_hand, lv.committed, lv.bin, "
+        f"lv.updated_at, loc.allow_negative_stock FROM {LEVEL_TABLE} lv "
+        f"JOIN {LOCATION_TABLE} loc ON loc.id = lv.location_id",
+        f"lv.product_id IN ({in_list(products)}) AND lv.location_id IN ({in_list(locations)})",
         [*products, *locations],
+        table="lv",
     )
-    return {
-        (p, loc): InventoryLevel(
+    levels = {}
+    for pk, p, loc, on_hand, committed, bin_, updated, negative in rows:
+        level = InventoryLevel(
             pk=pk,
             product_id=p,
             location_id=loc,
@@ -73,8 +76,9 @@ def inventory_levels_lock(
             bin=bin_,
             updated_at=updated,
         )
-        for pk, p, loc, on_hand, committed, bin_, updated in rows
-    }
+        level.allows_negative = bool(negative)  # type: ignore[attr-defined]
+        levels[(p, loc)] = level
+    return levels
 
 
 def _levels_locked(keys: set[Key], locked: dict[Key, InventoryLevel]) -> dict[Key, InventoryLevel]:
@@ -123,14 +127,7 @@ def inventory_apply(
     keys = {(c.product_id, c.location_id) for c in changes}
     with transaction.atomic():
         levels = _levels_locked(keys, locked or {})
-        location_ids = sorted({k[1] for k in keys})
-        allow_negative = dict(
-            fetch_all(
-                f"SELECT id, allow_negative_stock FROM {LOCATION_TABLE} "
-                f"WHERE id IN ({in_list(location_ids)})",
-                location_ids,
-            )
-        )
+        allow_negative = {k[1]: getattr(lvl, "allows_negative", False) for k, lvl in levels.items()}
         before = {k: (lvl.on_hand, lvl.committed) for k, lvl in levels.items()}
         movements: list[tuple[object, ...]] = []
         now = timezone.now()
