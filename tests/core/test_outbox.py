@@ -16,9 +16,12 @@ from colis.core.errors import Conflict
 from colis.core.models import Event, OutboxMessage, OutboxStatus
 from colis.core.outbox import (
     BACKOFF_CAP_SECONDS,
+    Effect,
     backoff_delay,
     outbox_deliver,
     outbox_enqueue,
+    outbox_enqueue_many,
+    outbox_pump,
     outbox_recover,
     outbox_retry,
 )
@@ -188,3 +191,41 @@ def test_an_outcome_is_recorded_only_by_the_claim_that_holds_the_row(tmp_path):
     _record_failure(stale_view, "late outcome from worker A", permanent=True)
     message.refresh_from_db()
     assert message.status == OutboxStatus.IN_FLIGHT and message.claimed_by == "worker-b"
+
+
+def test_effects_queued_together_are_delivered_by_the_pump_once(tmp_path):
+    path = str(tmp_path / "effects.txt")
+    effects = [
+        Effect(kind="test_append", idempotency_key=f"m{i}", payload={"path": path}, order_id=7)
+        for i in range(3)
+    ]
+    with transaction.atomic():
+        ids = outbox_enqueue_many(effects)
+    assert len(ids) == 3 and not DBTaskResult.objects.exists()
+    # the same keys again: nothing new
+    assert outbox_enqueue_many(effects[:2]) == []
+    assert outbox_pump(worker_id="w1") == 3
+    assert outbox_pump(worker_id="w1") == 0
+    assert (tmp_path / "effects.txt").read_text().splitlines() == ["m0", "m1", "m2"]
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxStatus.DELIVERED}
+
+
+def test_a_kind_nobody_delivers_yet_is_kept_pending_not_failed():
+    [pk] = outbox_enqueue_many(
+        [Effect(kind="not_delivered_here", idempotency_key="p1", payload={}, order_id=7)]
+    )
+    assert outbox_pump(worker_id="w1") == 1
+    message = OutboxMessage.objects.get(pk=pk)
+    assert message.status == OutboxStatus.PENDING and message.attempts == 0
+    assert message.next_attempt_at > timezone.now() + timedelta(hours=23)
+    assert "not_delivered_here" in message.last_error
+    assert outbox_pump(worker_id="w1") == 0
+
+
+def test_effects_queued_in_a_failed_transaction_are_gone(tmp_path):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox_enqueue_many(
+            [Effect(kind="test_append", idempotency_key="x", payload={"path": str(tmp_path)})]
+        )
+        raise RuntimeError("the change failed")
+    assert not OutboxMessage.objects.exists()

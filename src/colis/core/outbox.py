@@ -130,12 +130,12 @@ OUTBOX_COLUMNS = (
 
 
 def outbox_enqueue_many(effects: Sequence[Effect]) -> list[int]:
-    """Queue several effects in the caller's transaction with one insert and one worker task.
-    A key queued before is skipped (its row stays as it is). Returns the new rows' ids."""
+    """Queue several effects in the caller's transaction with one insert; the worker's outbox
+    pump (`outbox_pump`) picks them up. A key queued before is skipped (its row stays as it
+    is). Returns the new rows' ids."""
     if not effects:
         return []
     from colis.core.bulk import bulk_insert
-    from colis.core.tasks import outbox_deliver_many_task
 
     now = timezone.now()
     rows = [
@@ -143,15 +143,28 @@ def outbox_enqueue_many(effects: Sequence[Effect]) -> list[int]:
          e.max_attempts, now, "", "", now)
         for e in effects
     ]  # fmt: skip
-    ids = [
+    return [
         r[0]
         for r in bulk_insert(
             OutboxMessage, OUTBOX_COLUMNS, rows, returning=("id",), on_conflict_skip=True
         )
     ]
-    if ids:
-        outbox_deliver_many_task.enqueue(sorted(ids))
-    return ids
+
+
+def outbox_pump(*, worker_id: str, limit: int = 100) -> int:
+    """Deliver up to `limit` due rows, oldest first; returns how many this call tried.
+
+    Rows queued with `outbox_enqueue_many` have no task of their own: the worker runs this in a
+    loop. A row that also has a task is delivered once all the same (the claim is fenced).
+    """
+    due = list(
+        OutboxMessage.objects.filter(
+            status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(outbox_deliver(message_id=pk, worker_id=worker_id) != "skipped" for pk in due)
 
 
 def _claim(message_id: int, worker_id: str) -> OutboxMessage | None:

@@ -11,10 +11,3 @@ from colis.core.outbox import outbox_deliver
 def outbox_deliver_task(context: TaskContext, message_id: int) -> str:
     worker = context.task_result.worker_ids[-1] if context.task_result.worker_ids else "worker"
     return outbox_deliver(message_id=message_id, worker_id=worker)
-
-
-@task(queue_name="outbox", takes_context=True)
-def outbox_deliver_many_task(context: TaskContext, message_ids: list[int]) -> list[str]:
-    """The rows one transaction queued together, delivered one after the other."""
-    worker = context.task_result.worker_ids[-1] if context.task_result.worker_ids else "worker"
-    return [outbox_deliver(message_id=pk, worker_id=worker) for pk in message_ids]

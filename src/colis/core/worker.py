@@ -20,7 +20,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from colis.core.models import IdempotencyRecord, WorkerHeartbeat
-from colis.core.outbox import outbox_recover
+from colis.core.outbox import outbox_pump, outbox_recover
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
@@ -108,6 +108,23 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
         stop.wait(HEARTBEAT_SECONDS)
 
 
+PUMP_IDLE_SECONDS = 0.5
+
+
+def _pump(worker_id: str, stop: threading.Event) -> None:
+    """Deliver the outbox rows no task carries, as they come due."""
+    while not stop.is_set():
+        tried = 0
+        try:
+            close_old_connections()
+            tried = outbox_pump(worker_id=worker_id)
+        except Exception:
+            logger.exception("outbox pump failed")
+        if not tried:
+            stop.wait(PUMP_IDLE_SECONDS)
+    connection.close()
+
+
 def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bool = False) -> None:
     """Run until SIGTERM/SIGINT (or, with `batch`, until the queue is empty)."""
     from django_tasks_db.management.commands.db_worker import Worker
@@ -121,6 +138,8 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
     )
     thread.start()
     started.wait(10)
+    if not batch:
+        threading.Thread(target=_pump, args=(worker_id, stop), daemon=True, name="pump").start()
     worker = Worker(
         queue_names=["*"],
         interval=interval,
@@ -134,6 +153,9 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
     worker.configure_signals()
     try:
         worker.run()
+        if batch:
+            while outbox_pump(worker_id=worker_id):
+                pass
     finally:
         stop.set()
         WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()

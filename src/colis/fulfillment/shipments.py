@@ -246,6 +246,7 @@ def _stock_leaves(
             for product_id, qty in per_product.items()
         ],
         actor=actor,
+        savepoint=False,
     )
 
 

@@ -110,6 +110,7 @@ def inventory_apply(
     actor: Actor,
     locked: dict[Key, InventoryLevel] | None = None,
     merge_commitments: bool = False,
+    savepoint: bool = True,
 ) -> dict[Key, InventoryLevel]:
     """Apply all `changes` atomically or none. Raises InsufficientStock listing every short level.
 
@@ -118,14 +119,15 @@ def inventory_apply(
     `inventory_levels_lock`; they are changed in place. With `merge_commitments`, changes that
     only move `committed` (a batch of new orders) are written as one ledger row per level and
     reason. Stock that arrives (on_hand up) is announced to the stock-arrival listeners after
-    commit.
+    commit. `savepoint=False` suits a caller whose whole transaction fails with a refusal here
+    (it saves two round trips).
     """
     if not changes:
         return {}
     if merge_commitments:
         changes = _commitments_merged(changes)
     keys = {(c.product_id, c.location_id) for c in changes}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         levels = _levels_locked(keys, locked or {})
         allow_negative = {k[1]: getattr(lvl, "allows_negative", False) for k, lvl in levels.items()}
         before = {k: (lvl.on_hand, lvl.committed) for k, lvl in levels.items()}
