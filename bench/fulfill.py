@@ -8,7 +8,7 @@ their fulfillment orders, then ships each order whole, one POST /api/v1/orders/{
 fulfillment order (UPS tracking numbers with valid check digits, buyer notified), from several
 concurrent keep-alive clients. In the same run it writes the rows a shipment writes (shipment
 and its lines, FO lines and FO, order lines and order, stock levels and movements, timeline
-events, outbox rows and their queued tasks) with plain `executemany`, one transaction per
+events, outbox rows) with plain `executemany`, one transaction per
 shipment, into a second database with the same schema: the raw limit.
 
     python bench/fulfill.py [--orders 10000] [--clients 4] [--db sqlite|postgresql]
@@ -335,10 +335,6 @@ OUTBOX = cols(
     "kind, idempotency_key, payload, order_id, status, attempts, max_attempts, next_attempt_at, "
     "claimed_at, claimed_by, last_error, created_at, delivered_at"
 )
-TASK = cols(
-    "id, args_kwargs, priority, task_path, queue_name, backend_name, run_after, enqueued_at, "
-    "finished_at, started_at, return_value, exception_class_path, traceback, worker_ids, status"
-)
 
 
 @dataclass
@@ -470,7 +466,6 @@ class RawWriter:
         self.movement = insert("inventory_stockmovement", MOVEMENT)
         self.event = insert("core_event", EVENT)
         self.outbox = insert("core_outboxmessage", OUTBOX)
-        self.task = insert("django_tasks_database_dbtaskresult", TASK)
 
     def statements(
         self, k: int, s: RawShipment, level_of: dict[tuple[int, int], int]
@@ -588,29 +583,6 @@ class RawWriter:
                 [
                     (kind, ikey, body, s.order_id, "pending", 0, 12, now, None, "", "", now, None)
                     for kind, ikey, body in outbox
-                ],
-            ),
-            (
-                self.task,
-                [
-                    (
-                        uuid.uuid4().hex,
-                        json.dumps({"args": [n], "kwargs": {}}),
-                        0,
-                        "colis.core.tasks.outbox_deliver_task",
-                        "outbox",
-                        "default",
-                        now,
-                        now,
-                        None,
-                        None,
-                        None,
-                        "",
-                        "",
-                        "[]",
-                        "READY",
-                    )
-                    for n in range(2)
                 ],
             ),
         ]
