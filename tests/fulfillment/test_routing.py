@@ -153,3 +153,19 @@ def test_cancelling_an_order_releases_its_stock(api, shop, location):
     assert lvl.committed == 0
     assert StockMovement.objects.filter(reason="released", order_id=order["id"]).count() == 1
     assert FulfillmentOrder.objects.filter(order_id=order["id"], status="cancelled").count() == 1
+
+
+def test_cancelling_an_order_queues_the_buyer_email_and_the_webhook(api, shop):
+    from colis.core.models import OutboxMessage
+
+    order = api.post(ORDERS, order_body([("BAR-A", 1)], channel="shopify-main")).json()
+    api.post(f"{ORDERS}/{order['id']}/cancel")
+    rows = OutboxMessage.objects.filter(order_id=order["id"]).order_by("kind")
+    assert [(m.kind, m.payload.get("template")) for m in rows] == [
+        ("channel_push", None),
+        ("customer_email", "order_cancelled"),
+        ("webhook_event", None),
+    ]
+    # cancelling is not repeated, nor are its effects
+    assert api.post(f"{ORDERS}/{order['id']}/cancel").status_code == 409
+    assert OutboxMessage.objects.filter(order_id=order["id"]).count() == 3

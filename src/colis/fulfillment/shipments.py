@@ -40,9 +40,8 @@ from colis.fulfillment.store import (
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply
 from colis.orders.models import Order
+from colis.orders.services import LOCAL_CHANNELS
 
-# Orders from these channels have nowhere to push a shipment back to.
-LOCAL_CHANNELS = frozenset({"api", "csv", "manual", "demo"})
 MAX_NOTES = 5000
 
 

@@ -26,7 +26,7 @@ from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
 from colis.core.models import Event
 from colis.core.money import is_currency
-from colis.core.outbox import outbox_enqueue
+from colis.core.outbox import Effect, outbox_enqueue_many
 from colis.core.sequences import counter_allocate, counter_raise_to
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
@@ -50,6 +50,8 @@ MAX_BATCH = 1000
 MAX_AMOUNT = Decimal("99999999999999")  # amounts are numeric(18, 4)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_CHANNEL = "api"
+# Orders from these channels have nowhere to push a change back to.
+LOCAL_CHANNELS = frozenset({"api", "csv", "manual", "demo"})
 NUMBER_COUNTER = "order_number"
 MAX_GENERATED = 10**18  # supplied numbers above this never meet a generated one
 FINANCIAL_STATUSES = frozenset(FinancialStatus.values)
@@ -599,12 +601,23 @@ def order_mark_cancelled(
         actor=actor,
         data={"reason": reason, "from": STATUS_NAMES[previous]},
     )
-    outbox_enqueue(
-        kind="order_cancelled",
-        idempotency_key=f"order:{order.pk}:cancelled",
-        payload={"order_id": order.pk},
-        order_id=order.pk,
-    )
+    key, payload = f"order:{order.pk}:cancelled", {"order_id": order.pk, "event": "order.cancelled"}
+    effects = [
+        Effect(
+            kind="customer_email",
+            idempotency_key=f"{key}:email",
+            payload={**payload, "template": "order_cancelled", "to": order.email},
+            order_id=order.pk,
+        ),
+        Effect(kind="webhook_event", idempotency_key=f"{key}:webhook", payload=payload,
+               order_id=order.pk),
+    ]  # fmt: skip
+    if order.channel not in LOCAL_CHANNELS:
+        effects.append(
+            Effect(kind="channel_push", idempotency_key=f"{key}:push", payload=payload,
+                   order_id=order.pk)
+        )  # fmt: skip
+    outbox_enqueue_many(effects)
 
 
 def order_status_set(*, order_id: int, status: int, note: str = "", actor: Actor) -> Order:
