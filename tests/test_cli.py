@@ -97,7 +97,17 @@ def test_serve_demo_first_run_then_second_run_keeps_everything(fresh_env):
         products = _get(f"{first.url}/api/v1/products?limit=100", token)[1]["items"]
         assert len(products) == 20
         statuses = {o["status"] for o in orders["items"]}
-        assert {"awaiting_fulfillment", "awaiting_payment", "cancelled"} <= statuses
+        assert {
+            "awaiting_fulfillment",
+            "awaiting_payment",
+            "awaiting_shipment",
+            "shipped",
+            "completed",
+            "cancelled",
+            "manual_verification_required",
+        } <= statuses
+        shipped = next(o for o in orders["items"] if o["status"] == "shipped")
+        assert shipped["shipments"] and shipped["shipments"][0]["tracking_urls"]
         assert _get(f"{first.url}/api/v1/orders", None)[0] == 401
         deadline = time.monotonic() + 90
         while _get(f"{first.url}/api/v1/health")[1]["worker"] != "ok":

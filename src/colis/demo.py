@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -11,14 +12,18 @@ from django.utils import timezone
 
 from colis.catalog.services import ProductData, product_create
 from colis.core.actor import Actor
+from colis.core.errors import DomainError
 from colis.core.models import Shop
+from colis.fulfillment.models import FulfillmentOrder
+from colis.fulfillment.services import order_hold
+from colis.fulfillment.shipments import ShipmentDraft, shipment_create, shipment_deliver
+from colis.fulfillment.status import FOStatus
 from colis.inventory.services import inventory_adjust
 from colis.locations.models import Location
 from colis.locations.services import LocationData, location_create
 from colis.orders.drafts import LineDraft, OrderDraft
 from colis.orders.models import Order
-from colis.orders.services import order_cancel, order_status_set, orders_create
-from colis.orders.status import OrderStatus
+from colis.orders.services import order_cancel, orders_create
 
 PRODUCTS = [
     ("TEE-BLK-S", "Organic cotton tee, black, S", 180, "6109.10", "PT"),
@@ -220,17 +225,33 @@ def _load(*, actor: Actor, orders: int, rng: random.Random) -> None:
         age = timedelta(days=rng.uniform(0, 30))
         Order.objects.filter(pk=order_id).update(created_at=now - age, updated_at=now - age)
         roll = rng.random()
-        order = Order.objects.get(pk=order_id)
-        if roll < 0.08:
-            order_cancel(order_id=order_id, reason="Customer changed their mind", actor=actor)
-        elif roll < 0.12 and order.status == OrderStatus.AWAITING_FULFILLMENT:
-            order_status_set(
+        # An order that cannot move (say, its stock is on backorder) stays as routing left it.
+        with contextlib.suppress(DomainError):
+            _progress(order_id, roll, rng, actor)
+
+
+def _progress(order_id: int, roll: float, rng: random.Random, actor: Actor) -> None:
+    """Move a demo order along: cancelled, held, packed, shipped or delivered."""
+    if roll < 0.06:
+        order_cancel(order_id=order_id, reason="Customer changed their mind", actor=actor)
+    elif roll < 0.10:
+        order_hold(
+            order_id=order_id, reason="incorrect_address", notes="No street number", actor=actor
+        )
+    elif roll < 0.50:
+        fos = FulfillmentOrder.objects.filter(order_id=order_id, status=FOStatus.OPEN)
+        for fo in fos:
+            packed = roll < 0.18
+            shipment = shipment_create(
                 order_id=order_id,
-                status=OrderStatus.MANUAL_VERIFICATION_REQUIRED,
-                note="Address looks unusual",
+                draft=ShipmentDraft(
+                    fulfillment_order_id=fo.pk,
+                    carrier="colissimo",
+                    tracking_numbers=[f"6A{rng.randrange(10**10, 10**11)}"],
+                    notify_customer=False,
+                    status="label_printed" if packed else "shipped",
+                ),
                 actor=actor,
             )
-        elif roll < 0.25 and order.status == OrderStatus.AWAITING_FULFILLMENT:
-            order_status_set(
-                order_id=order_id, status=OrderStatus.AWAITING_SHIPMENT, note="Packed", actor=actor
-            )
+            if roll > 0.35:
+                shipment_deliver(shipment_id=shipment.pk, actor=actor)
