@@ -33,7 +33,6 @@ from colis.orders.selectors import (
     OrderFilters,
     order_events,
     order_get,
-    order_new_fulfillment_attach,
     order_page,
     status_labels,
 )
@@ -259,7 +258,7 @@ def orders_create_one(request: HttpRequest, body: OrderIn) -> Any:
     result = order_create(draft=body.to_draft(), actor=who)
     assert result.order_id is not None
     if result.created and result.order is not None:
-        found = order_new_fulfillment_attach(result.order)
+        found = result.order
     else:
         found = order_get(order_id=result.order_id)
     order = order_out(found, status_labels())

@@ -105,6 +105,7 @@ class Routed:
     fo_ids: list[int] = field(default_factory=list)
     held: bool = False
     summary: list[dict[str, Any]] = field(default_factory=list)
+    fos: list[FulfillmentOrder] = field(default_factory=list)  # with `materialize` only
 
 
 _shop_cache: tuple[float, str] | None = None
@@ -145,12 +146,17 @@ def route_sites() -> tuple[list[Site], set[int]]:
 
 
 def orders_route(
-    *, requests: Sequence[RouteRequest], actor: Actor, event_kind: str | None = "order_routed"
+    *,
+    requests: Sequence[RouteRequest],
+    actor: Actor,
+    event_kind: str | None = "order_routed",
+    materialize: bool = False,
 ) -> dict[int, Routed]:
     """Route every request in one transaction. Returns what was made, by order id.
 
     Each order gets an `event_kind` timeline event; with None the caller records the summary in
-    its own event (new orders carry it in `order_created`).
+    its own event (new orders carry it in `order_created`). With `materialize`, each Routed
+    also carries its FOs as written (lines and holds cached), to render without reading back.
 
     Stock for each allocation is committed through `inventory_apply`; an out-of-stock
     allocation commits nothing and waits on hold `inventory_out_of_stock`.
@@ -180,7 +186,8 @@ def orders_route(
             if req.source is not None and not req.move_short:
                 allocations = [a for a in allocations if not a.out_of_stock]
             planned.append((req, allocations))
-        return _write(planned, services, locked, actor, now, event_kind)
+        routed = _write(planned, services, locked, actor, now, event_kind, materialize)
+    return routed
 
 
 def _write(
@@ -190,6 +197,7 @@ def _write(
     actor: Actor,
     now: Any,
     event_kind: str | None,
+    materialize: bool = False,
 ) -> dict[int, Routed]:
     fo_rows: list[tuple[Any, ...]] = []
     for req, allocations in planned:
@@ -287,7 +295,15 @@ def _write(
                 now,
             )
         )
-    bulk_insert(FulfillmentOrderLine, FO_LINE_COLUMNS, line_rows, chunk=1000)
+    line_ids = bulk_insert(
+        FulfillmentOrderLine,
+        FO_LINE_COLUMNS,
+        line_rows,
+        chunk=1000,
+        returning=("id", "fulfillment_order", "order_line") if materialize else (),
+    )
+    if materialize:
+        _materialize(result, fo_rows, fo_ids, line_rows, line_ids, hold_rows)
     if hold_rows:
         bulk_insert(FulfillmentHold, HOLD_COLUMNS, hold_rows)
     if event_rows:
@@ -297,6 +313,48 @@ def _write(
         if req.source is not None and req.source.pk in source_taken:
             _take_from_source(req.source, source_taken[req.source.pk], now)
     return result
+
+
+def _materialize(
+    result: dict[int, Routed],
+    fo_rows: list[tuple[Any, ...]],
+    fo_ids: dict[tuple[int, int, bool], int],
+    line_rows: list[tuple[Any, ...]],
+    line_ids: list[tuple[Any, ...]],
+    hold_rows: list[tuple[Any, ...]],
+) -> None:
+    ids = {(fo, line): pk for pk, fo, line in line_ids}
+    lines: dict[int, list[FulfillmentOrderLine]] = {}
+    for fo_id, line_id, product_id, sku, qty, done in line_rows:
+        lines.setdefault(fo_id, []).append(
+            FulfillmentOrderLine(
+                pk=ids[(fo_id, line_id)],
+                fulfillment_order_id=fo_id,
+                order_line_id=line_id,
+                product_id=product_id,
+                sku=sku,
+                quantity=qty,
+                quantity_fulfilled=done,
+            )
+        )
+    holds: dict[int, list[FulfillmentHold]] = {}
+    for fo_id, reason, notes, kind, actor_id, label, at in hold_rows:
+        holds.setdefault(fo_id, []).append(
+            FulfillmentHold(
+                fulfillment_order_id=fo_id, reason=reason, notes=notes, actor_kind=kind,
+                actor_id=actor_id, actor_label=label, created_at=at,
+            )
+        )  # fmt: skip
+    for row in fo_rows:
+        values = dict(zip(FO_COLUMNS, row, strict=True))
+        order_id, location_id = values.pop("order"), values.pop("location")
+        fo_id = fo_ids[(order_id, location_id, bool(values["commits_stock"]))]
+        fo = FulfillmentOrder(pk=fo_id, order_id=order_id, location_id=location_id, **values)
+        fo._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "lines": lines.get(fo_id, []),
+            "holds": holds.get(fo_id, []),
+        }
+        result[order_id].fos.append(fo)
 
 
 def _take_from_source(fo: FulfillmentOrder, taken: dict[int, int], now: Any) -> None:

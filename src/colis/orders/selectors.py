@@ -131,14 +131,6 @@ def _fulfillment() -> list[Prefetch]:
     ]
 
 
-def order_new_fulfillment_attach(order: Order) -> Order:
-    """Attach the FOs of an order created in this request (it has no shipments yet), so it
-    renders without reading the order and its lines again."""
-    prefetch_related_objects([order], _fulfillment()[0])
-    order._prefetched_objects_cache["shipments"] = []  # type: ignore[attr-defined]
-    return order
-
-
 def _fo_lines() -> QuerySet:
     from colis.fulfillment.models import FulfillmentOrderLine
 

@@ -27,7 +27,7 @@ from colis.core.locks import lock_by_pk
 from colis.core.models import Event
 from colis.core.money import is_currency
 from colis.core.outbox import Effect, outbox_enqueue_many
-from colis.core.sequences import counter_allocate, counter_raise_to
+from colis.core.sequences import counter_lift, counter_take
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
 from colis.orders.drafts import OrderDraft, OrderResult
@@ -209,8 +209,7 @@ def _numbers_for(count: int, verify: bool = False) -> list[str]:
     numbers: list[str] = []
     while len(numbers) < count:
         need = count - len(numbers)
-        first = counter_allocate(name=NUMBER_COUNTER, count=need)
-        fresh = [str(n) for n in range(first, first + need)]
+        fresh = [str(n) for n in counter_take(name=NUMBER_COUNTER, count=need)]
         taken = _numbers_taken(fresh) if verify else set()
         numbers += [n for n in fresh if n not in taken]
     return numbers
@@ -279,7 +278,7 @@ def _write(
         if n.isascii() and n.isdigit() and len(n) <= 19 and int(n) < MAX_GENERATED
     ]
     if numeric:
-        counter_raise_to(name=NUMBER_COUNTER, value=max(numeric))
+        counter_lift(name=NUMBER_COUNTER, value=max(numeric))
     generated = iter(_numbers_for(sum(1 for c in to_create if not c.draft.number), verify))
     now = timezone.now()
     order_rows: list[tuple[Any, ...]] = []
@@ -360,7 +359,7 @@ def _write(
     line_ids = bulk_insert(
         OrderLine, LINE_COLUMNS, line_rows, returning=("id", "order", "position"), chunk=1000
     )
-    routed = _route_new(to_create, ids, line_ids, products, actor)
+    routed = _route_new(to_create, ids, line_ids, products, actor, materialize)
     for row in event_rows:
         if row[1] in routed:
             row[7]["fulfillment_orders"] = routed[row[1]].summary
@@ -373,7 +372,7 @@ def _write(
                 row = order_rows[i]
                 order_rows[i] = (*row[:at], "on_hold", *row[at + 1 :])
     if materialize:
-        _materialize(to_create, order_rows, line_rows, ids, line_ids, results)
+        _materialize(to_create, order_rows, line_rows, ids, line_ids, results, routed)
 
 
 UNROUTED = frozenset({int(OrderStatus.CANCELLED), int(OrderStatus.REFUNDED)})
@@ -386,6 +385,7 @@ def _route_new(
     line_ids: list[tuple[Any, ...]],
     products: dict[str, ProductRef],
     actor: Actor,
+    materialize: bool = False,
 ) -> dict[int, Routed]:
     """Route the new orders' lines to fulfillment orders (their summaries go in the
     `order_created` events) and mark the orders with a held FO `on_hold`."""
@@ -411,7 +411,7 @@ def _route_new(
             )
         holds = (HoldReason.AWAITING_PAYMENT,) if c.draft.financial_status in UNPAID else ()
         requests.append(RouteRequest(order_id=order_id, lines=lines, holds=holds))
-    routed = orders_route(requests=requests, actor=actor, event_kind=None)
+    routed = orders_route(requests=requests, actor=actor, event_kind=None, materialize=materialize)
     held = {order_id for order_id, r in routed.items() if r.held}
     if held:
         with connection.cursor() as cursor:
@@ -430,8 +430,10 @@ def _materialize(
     ids: dict[str, int],
     line_returned: list[tuple[Any, ...]],
     results: dict[int, OrderResult],
+    routed: dict[int, Routed],
 ) -> None:
-    """Attach the new orders, as model instances with their lines, to their results."""
+    """Attach the new orders, as model instances with their lines, fulfillment orders and (no)
+    shipments, to their results."""
     line_ids = {(order_id, position): pk for pk, order_id, position in line_returned}
     lines_by_order: dict[int, list[OrderLine]] = {}
     for row in line_rows:
@@ -447,7 +449,11 @@ def _materialize(
         )
     for c, row in zip(to_create, order_rows, strict=True):
         order = Order(pk=ids[c.number], **dict(zip(ORDER_COLUMNS, row, strict=True)))
-        order._prefetched_objects_cache = {"lines": lines_by_order[order.pk]}  # type: ignore[attr-defined]
+        order._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "lines": lines_by_order[order.pk],
+            "fulfillment_orders": routed[order.pk].fos if order.pk in routed else [],
+            "shipments": [],
+        }
         result = results[c.index]
         results[c.index] = OrderResult(
             index=result.index,
