@@ -159,3 +159,48 @@ def test_a_dropship_supplier_sells_beyond_its_count(api, dropship):
     order = api.post(ORDERS, order_body([("BAR-A", 500)])).json()
     [fo] = order["fulfillment_orders"]
     assert fo["holds"] == [] and fo["location_id"] == dropship["location_id"]
+
+
+def test_a_service_token_learns_nothing_about_orders_it_has_no_fo_in(api, dropship, location):
+    # an order shipped from the own warehouse, and one that does not exist
+    Location.objects.filter(pk=location.pk).update(fulfills_online_orders=True)
+    own = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    assert own["fulfillment_orders"][0]["location_id"] == location.pk
+    raw = api.post(f"{SERVICES}/{dropship['id']}/tokens").json()["token"]
+    supplier = ApiClient(raw)
+    answers = [
+        supplier.post(f"{ORDERS}/{own['id']}/shipments", {"carrier": "other"}),
+        supplier.post(f"{ORDERS}/999999/shipments", {"carrier": "other"}),
+        supplier.post(
+            f"{ORDERS}/{own['id']}/shipments",
+            {"fulfillment_order_id": own["fulfillment_orders"][0]["id"], "carrier": "other"},
+        ),
+    ]
+    assert [(r.status_code, r.json()["code"]) for r in answers] == [
+        (404, "fulfillment_order_not_found")
+    ] * 3
+
+
+def test_a_service_ships_only_what_it_accepted(api, dropship):
+    order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    fo = order["fulfillment_orders"][0]
+    raw = api.post(f"{SERVICES}/{dropship['id']}/tokens").json()["token"]
+    early = ApiClient(raw).post(f"{ORDERS}/{order['id']}/shipments", {"carrier": "other"})
+    assert early.status_code == 409 and early.json()["code"] == "request_not_accepted"
+    assert FulfillmentOrder.objects.get(pk=fo["id"]).status == "open"
+
+
+def test_an_fo_moved_to_another_service_after_a_rejection_is_requested_again(api, dropship):
+    api.patch(f"{SERVICES}/{dropship['id']}", {"on_reject": "hold"})
+    order = api.post(ORDERS, order_body([("BAR-A", 2)])).json()
+    fo = order["fulfillment_orders"][0]
+    raw = api.post(f"{SERVICES}/{dropship['id']}/tokens").json()["token"]
+    ApiClient(raw).post(f"{FOS}/{fo['id']}/reject", {"reason": "no stock"})
+    other = _service(api, name="Second supplier", kind="dropship", manages_own_stock=False)
+    moved = api.post(f"{FOS}/{fo['id']}/move", {"location_id": other["location_id"]})
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["request_status"] == "submitted" and moved.json()["holds"] == []
+    requests = OutboxMessage.objects.filter(kind="fulfillment_request", order_id=order["id"])
+    assert sorted(m.payload["location_id"] for m in requests) == sorted(
+        [dropship["location_id"], other["location_id"]]
+    )

@@ -169,3 +169,30 @@ def test_cancelling_an_order_queues_the_buyer_email_and_the_webhook(api, shop):
     # cancelling is not repeated, nor are its effects
     assert api.post(f"{ORDERS}/{order['id']}/cancel").status_code == 409
     assert OutboxMessage.objects.filter(order_id=order["id"]).count() == 3
+
+
+def test_two_backorders_of_one_order_routed_together_make_one_fo(
+    api, location, django_capture_on_commit_callbacks
+):
+    a = ProductFactory(sku="BAR-A")
+    InventoryLevel.objects.create(product=a, location=location)
+    order = api.post(ORDERS, order_body([("BAR-A", 5)])).json()
+    fo = order["fulfillment_orders"][0]
+    split = api.post(
+        f"/api/v1/fulfillment-orders/{fo['id']}/split", {"lines": [{"sku": "BAR-A", "quantity": 2}]}
+    )
+    assert split.status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_adjust(
+            product_id=a.pk, location_id=location.pk, reason="received", delta=10, actor=ACTOR
+        )
+    order = api.get(f"{ORDERS}/{order['id']}").json()
+    live = [f for f in order["fulfillment_orders"] if f["status"] == "open"]
+    assert len(live) == 1 and len(live[0]["lines"]) == 1
+    assert live[0]["lines"][0]["remaining"] == 5
+    assert all(f["status"] in ("open", "closed") for f in order["fulfillment_orders"])
+    shipped = api.post(
+        f"{ORDERS}/{order['id']}/shipments",
+        {"lines": [{"sku": "BAR-A", "quantity": 5}], "carrier": "other"},
+    )
+    assert shipped.status_code == 201, shipped.content

@@ -275,3 +275,21 @@ def test_cancelling_a_packed_shipment_touches_no_stock(api, order, location):
     lvl = InventoryLevel.objects.get(product__sku="BAR-A", location=location)
     assert (lvl.on_hand, lvl.committed) == (before, 3)
     assert api.get(f"{ORDERS}/{order['id']}").json()["status"] == "awaiting_fulfillment"
+
+
+def test_an_fo_with_a_packed_shipment_cannot_be_cancelled(api, order, location):
+    fo = order["fulfillment_orders"][0]
+    api.post(
+        f"{ORDERS}/{order['id']}/shipments",
+        {
+            "fulfillment_order_id": fo["id"],
+            "carrier": "other",
+            "status": "label_printed",
+            "lines": [{"sku": "BAR-A", "quantity": 1}],
+        },
+    )
+    before = snapshot()
+    refused = api.post(f"/api/v1/fulfillment-orders/{fo['id']}/cancel")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "fulfillment_order_has_packed_shipments"
+    assert snapshot() == before

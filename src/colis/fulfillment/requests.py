@@ -13,11 +13,11 @@ from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder
 from colis.fulfillment.progress import orders_progress
-from colis.fulfillment.routing import RouteLine, RouteRequest, orders_route
+from colis.fulfillment.routing import RouteLine, RouteRequest, orders_route, route_sites
 from colis.fulfillment.services import _fo_event, fo_lock, fo_require_live
 from colis.fulfillment.status import FOStatus, HoldReason, RequestStatus
 from colis.inventory.models import Reason
-from colis.inventory.services import StockChange, inventory_apply
+from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
 
 
 def _service_fo(fo_id: int, actor: Actor) -> tuple[int, FulfillmentOrder]:
@@ -84,7 +84,15 @@ def fulfillment_order_reject(*, fo_id: int, reason: str, actor: Actor) -> Fulfil
             fo.status = FOStatus.ON_HOLD
             fo.save(update_fields=["status"])
         else:
+            # Every level this rejection touches (the service's and every site's), locked in
+            # one pk-ordered round before anything changes.
+            sites, _ = route_sites()
+            locked = inventory_levels_lock(
+                product_ids={ln.product_id for ln in lines},
+                location_ids={fo.location_id, *(site.location_id for site in sites)},
+            )
             inventory_apply(
+                locked=locked,
                 changes=[
                     StockChange(
                         product_id=ln.product_id,
@@ -116,6 +124,8 @@ def fulfillment_order_reject(*, fo_id: int, reason: str, actor: Actor) -> Fulfil
                 source=fo,
                 move_short=True,
             )
-            orders_route(requests=[request], actor=actor, event_kind="order_rerouted")
+            orders_route(
+                requests=[request], actor=actor, event_kind="order_rerouted", locked=locked
+            )
         orders_progress(order_ids=[order_id], actor=actor)
     return fo

@@ -108,6 +108,13 @@ class Routed:
     fos: list[FulfillmentOrder] = field(default_factory=list)  # with `materialize` only
 
 
+@dataclass(kw_only=True, slots=True)
+class _Group:
+    reasons: list[str] = field(default_factory=list)
+    quantities: dict[int, int] = field(default_factory=dict)
+    lines: dict[int, RouteLine] = field(default_factory=dict)
+
+
 _shop_cache: tuple[float, str] | None = None
 
 
@@ -151,12 +158,15 @@ def orders_route(
     actor: Actor,
     event_kind: str | None = "order_routed",
     materialize: bool = False,
+    locked: dict[Any, Any] | None = None,
 ) -> dict[int, Routed]:
     """Route every request in one transaction. Returns what was made, by order id.
 
     Each order gets an `event_kind` timeline event; with None the caller records the summary in
     its own event (new orders carry it in `order_created`). With `materialize`, each Routed
     also carries its FOs as written (lines and holds cached), to render without reading back.
+    `locked`: levels the caller already locked (every product of the requests at every site),
+    so that all its locks are taken in one pk-ordered round.
 
     Stock for each allocation is committed through `inventory_apply`; an out-of-stock
     allocation commits nothing and waits on hold `inventory_out_of_stock`.
@@ -170,10 +180,11 @@ def orders_route(
     strategy = routing_strategy()
     now = timezone.now()
     with transaction.atomic():
-        locked = inventory_levels_lock(
-            product_ids={ln.product_id for r in requests for ln in r.lines},
-            location_ids={s.location_id for s in sites},
-        )
+        if locked is None:
+            locked = inventory_levels_lock(
+                product_ids={ln.product_id for r in requests for ln in r.lines},
+                location_ids={s.location_id for s in sites},
+            )
         stock = {k: lvl.on_hand - lvl.committed for k, lvl in locked.items()}
         planned: list[tuple[RouteRequest, list[Any]]] = []
         for req in requests:
@@ -199,26 +210,37 @@ def _write(
     event_kind: str | None,
     materialize: bool = False,
 ) -> dict[int, Routed]:
-    fo_rows: list[tuple[Any, ...]] = []
+    # One FO per (order, location, commits stock): two requests of one order (two backorders,
+    # say) that land at the same place make one FO, with their quantities summed per line.
+    groups: dict[tuple[int, int, bool], _Group] = {}
     for req, allocations in planned:
+        by_line = {ln.line_id: ln for ln in req.lines}
         for a in allocations:
-            held = a.out_of_stock or bool(req.holds)
-            fo_rows.append(
-                (
-                    req.order_id,
-                    a.location_id,
-                    FOStatus.ON_HOLD if held else FOStatus.OPEN,
-                    RequestStatus.SUBMITTED
-                    if a.location_id in services and not a.out_of_stock
-                    else RequestStatus.UNSUBMITTED,
-                    not a.out_of_stock,
-                    "",
-                    now,
-                    now,
-                )
-            )
-    if not fo_rows:
+            group = groups.setdefault((req.order_id, a.location_id, not a.out_of_stock), _Group())
+            reasons = [HoldReason.INVENTORY_OUT_OF_STOCK] if a.out_of_stock else []
+            for reason in [*reasons, *req.holds]:
+                if reason not in group.reasons:
+                    group.reasons.append(reason)
+            for line_id, qty in a.lines.items():
+                group.quantities[line_id] = group.quantities.get(line_id, 0) + qty
+                group.lines[line_id] = by_line[line_id]
+    if not groups:
         return {}
+    fo_rows = [
+        (
+            order_id,
+            location_id,
+            FOStatus.ON_HOLD if group.reasons else FOStatus.OPEN,
+            RequestStatus.SUBMITTED
+            if location_id in services and commits
+            else RequestStatus.UNSUBMITTED,
+            commits,
+            "",
+            now,
+            now,
+        )
+        for (order_id, location_id, commits), group in groups.items()
+    ]
     returned = bulk_insert(
         FulfillmentOrder,
         FO_COLUMNS,
@@ -228,6 +250,20 @@ def _write(
     fo_ids = {(o, loc, bool(c)): pk for pk, o, loc, c in returned}
     line_rows: list[tuple[Any, ...]] = []
     hold_rows: list[tuple[Any, ...]] = []
+    for (order_id, location_id, commits), group in groups.items():
+        fo_id = fo_ids[(order_id, location_id, commits)]
+        for line_id, qty in group.quantities.items():
+            ln = group.lines[line_id]
+            line_rows.append((fo_id, line_id, ln.product_id, ln.sku, qty, 0))
+        for reason in group.reasons:
+            hold_rows.append((fo_id, reason, "", actor.kind, actor.id, actor.label[:200], now))
+        if location_id in services and commits:
+            outbox_enqueue(
+                kind="fulfillment_request",
+                idempotency_key=f"fo:{fo_id}:request",
+                payload={"fulfillment_order_id": fo_id, "location_id": location_id},
+                order_id=order_id,
+            )
     event_rows: list[tuple[Any, ...]] = []
     changes: list[StockChange] = []
     result: dict[int, Routed] = {}
@@ -237,17 +273,14 @@ def _write(
         routed = result.setdefault(req.order_id, Routed())
         summary = routed.summary
         for a in allocations:
-            fo_id = fo_ids[(req.order_id, a.location_id, not a.out_of_stock)]
-            routed.fo_ids.append(fo_id)
-            reasons = list(req.holds)
-            if a.out_of_stock:
-                reasons.insert(0, HoldReason.INVENTORY_OUT_OF_STOCK)
+            key = (req.order_id, a.location_id, not a.out_of_stock)
+            fo_id = fo_ids[key]
+            if fo_id not in routed.fo_ids:
+                routed.fo_ids.append(fo_id)
+            reasons = groups[key].reasons
             routed.held = routed.held or bool(reasons)
-            for reason in reasons:
-                hold_rows.append((fo_id, reason, "", actor.kind, actor.id, actor.label[:200], now))
             for line_id, qty in a.lines.items():
                 ln = by_line[line_id]
-                line_rows.append((fo_id, line_id, ln.product_id, ln.sku, qty, 0))
                 if not a.out_of_stock:
                     changes.append(
                         StockChange(
@@ -267,16 +300,9 @@ def _write(
                     "id": fo_id,
                     "location_id": a.location_id,
                     "lines": {by_line[k].sku: q for k, q in a.lines.items()},
-                    "holds": reasons,
+                    "holds": list(reasons),
                 }
             )
-            if a.location_id in services and not a.out_of_stock:
-                outbox_enqueue(
-                    kind="fulfillment_request",
-                    idempotency_key=f"fo:{fo_id}:request",
-                    payload={"fulfillment_order_id": fo_id, "location_id": a.location_id},
-                    order_id=req.order_id,
-                )
         if event_kind is None:
             continue
         data: dict[str, Any] = {"fulfillment_orders": summary}

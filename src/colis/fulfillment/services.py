@@ -240,6 +240,20 @@ def order_pay(*, order_id: int, actor: Actor) -> Order:
 def fos_cancel(order: Order, fos: Sequence[FulfillmentOrder], actor: Actor, reason: str) -> None:
     """Cancel live FOs of a locked order: release their stock, cancel their open quantities on
     the order lines, tell services that had the request."""
+    from colis.fulfillment.models import Shipment
+    from colis.fulfillment.status import PACKED
+
+    packed = list(
+        Shipment.objects.filter(fulfillment_order__in=fos, status__in=PACKED).values_list(
+            "pk", flat=True
+        )
+    )
+    if packed:
+        raise Conflict(
+            "Packed shipments wait to leave; ship or cancel them first.",
+            code="fulfillment_order_has_packed_shipments",
+            fields={"shipments": packed},
+        )
     now = timezone.now()
     changes: list[StockChange] = []
     cancelled: dict[int, int] = {}
@@ -454,6 +468,7 @@ def fulfillment_orders_merge(*, fo_ids: Sequence[int], actor: Actor) -> Fulfillm
             fo.status = FOStatus.CLOSED
             fo.updated_at = now
             fo.save(update_fields=["status", "updated_at"])
+            _fo_event(fo, "fulfillment_order_merged_into", actor, {"into": first.pk})
         FulfillmentOrderLine.objects.bulk_update(list(target_lines.values()), ["quantity"])
         _settle(first, now)
         _fo_event(first, "fulfillment_orders_merged", actor, {"merged": ids[1:]})
@@ -527,6 +542,8 @@ def fulfillment_order_move(*, fo_id: int, location_id: int, actor: Actor) -> Ful
         source = fo.location_id
         target = _relocate(fo, lines, dest.pk, now)
         target.holds.filter(reason=HoldReason.INVENTORY_OUT_OF_STOCK).delete()
+        # A hold a service placed by rejecting the request belongs to that service.
+        target.holds.filter(reason=HoldReason.OTHER, actor_kind="service").delete()
         target.commits_stock = True
         target.request_status = _request_for(dest.pk)
         target.save(update_fields=["commits_stock", "request_status"])
@@ -534,7 +551,8 @@ def fulfillment_order_move(*, fo_id: int, location_id: int, actor: Actor) -> Ful
         if target.request_status == RequestStatus.SUBMITTED:
             outbox_enqueue(
                 kind="fulfillment_request",
-                idempotency_key=f"fo:{target.pk}:request",
+                # One request per submission: an FO may be submitted again after a rejection.
+                idempotency_key=f"fo:{target.pk}:request:{dest.pk}:{int(now.timestamp() * 1e6)}",
                 payload={"fulfillment_order_id": target.pk, "location_id": dest.pk},
                 order_id=order.pk,
             )

@@ -27,7 +27,7 @@ from colis.fulfillment.models import (
 )
 from colis.fulfillment.progress import orders_progress
 from colis.fulfillment.services import LinePick, _picks_resolve, fo_require_live, order_lock
-from colis.fulfillment.status import LIVE_FO, PACKED, FOStatus, ShipmentStatus
+from colis.fulfillment.status import LIVE_FO, PACKED, FOStatus, RequestStatus, ShipmentStatus
 from colis.fulfillment.store import (
     event_write,
     fo_lines_fulfilled_write,
@@ -89,42 +89,56 @@ def _package(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pick_fo(order: Order, fo_id: int | None, actor: Actor) -> FulfillmentOrder:
+    """The FO to ship from. A fulfillment service only ever sees its own location's FOs: for
+    anything else it gets the same 404, whatever the order holds."""
+    own = _service_location(actor)
     if fo_id is not None:
         fo = fo_with_lines(fo_id=fo_id, order_id=order.pk)
-        if fo is None:
+        if fo is None or (own is not None and fo.location_id != own):
             raise NotFound(
                 "This order has no such fulfillment order.",
                 code="fulfillment_order_not_found",
                 fields={"fulfillment_order_id": "Not a fulfillment order of this order."},
             )
-    else:
-        live = [
-            fo
-            for fo in FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
-            if any(ln.remaining for ln in fo.lines.all())
-        ]
-        if not live:
-            raise Conflict("Nothing is left to ship on this order.", code="nothing_to_ship")
-        if len(live) > 1:
-            raise ValidationError(
-                "This order has several open fulfillment orders; say which one ships.",
-                code="fulfillment_order_required",
-                fields={"fulfillment_order_id": [fo.pk for fo in live]},
-            )
-        fo = live[0]
-    if actor.kind == "service" and not _service_owns(actor, fo.location_id):
-        raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
-    return fo
+        return fo
+    candidates = FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
+    if own is not None:
+        candidates = candidates.filter(location_id=own)
+    live = [fo for fo in candidates if any(ln.remaining for ln in fo.lines.all())]
+    if not live:
+        if own is not None:
+            raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
+        raise Conflict("Nothing is left to ship on this order.", code="nothing_to_ship")
+    if len(live) > 1:
+        raise ValidationError(
+            "This order has several open fulfillment orders; say which one ships.",
+            code="fulfillment_order_required",
+            fields={"fulfillment_order_id": [fo.pk for fo in live]},
+        )
+    return live[0]
 
 
-def _service_owns(actor: Actor, location_id: int) -> bool:
+def _service_location(actor: Actor) -> int | None:
+    if actor.kind != "service":
+        return None
     from colis.partners.models import FulfillmentService
 
-    return FulfillmentService.objects.filter(pk=actor.id, location_id=location_id).exists()
+    location_id = (
+        FulfillmentService.objects.filter(pk=actor.id).values_list("location_id", flat=True).first()
+    )
+    if location_id is None:
+        raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
+    return location_id
 
 
-def _check_shippable(fo: FulfillmentOrder) -> None:
+def _check_shippable(fo: FulfillmentOrder, actor: Actor) -> None:
     fo_require_live(fo)
+    if actor.kind == "service" and fo.request_status != RequestStatus.ACCEPTED:
+        raise Conflict(
+            "Accept the request before shipping it.",
+            code="request_not_accepted",
+            fields={"fulfillment_order_id": fo.request_status},
+        )
     if fo.status == FOStatus.ON_HOLD:
         reasons = sorted({h.reason for h in fo.holds.all()})
         raise Conflict(
@@ -156,9 +170,11 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
     with transaction.atomic():
         order = order_lock_brief(order_id)
         if order is None:
+            if actor.kind == "service":
+                raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
             raise NotFound("No such order.", code="order_not_found")
         fo = _pick_fo(order, draft.fulfillment_order_id, actor)
-        _check_shippable(fo)
+        _check_shippable(fo, actor)
         fo_lines = {ln.pk: ln for ln in fo.lines.all()}
         if draft.lines:
             chosen = _picks_resolve(fo, draft.lines)
