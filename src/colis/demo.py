@@ -16,7 +16,8 @@ from colis.core.errors import DomainError
 from colis.core.models import Shop
 from colis.fulfillment.models import FulfillmentOrder
 from colis.fulfillment.services import order_hold
-from colis.fulfillment.shipments import ShipmentDraft, shipment_create, shipment_deliver
+from colis.fulfillment.shipment_changes import shipment_deliver
+from colis.fulfillment.shipments import ShipmentDraft, shipment_create
 from colis.fulfillment.status import FOStatus
 from colis.inventory.services import inventory_adjust
 from colis.locations.models import Location

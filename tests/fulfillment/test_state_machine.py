@@ -32,6 +32,7 @@ from hypothesis.stateful import (
 
 from colis.core.errors import DomainError
 from colis.core.models import Event, OutboxMessage
+from colis.fulfillment.backorders import backorders_sweep
 from colis.fulfillment.models import (
     FulfillmentHold,
     FulfillmentOrder,
@@ -39,24 +40,28 @@ from colis.fulfillment.models import (
     Shipment,
     ShipmentLine,
 )
-from colis.fulfillment.routing import backorders_sweep, routing_strategy_forget
+from colis.fulfillment.reshape import (
+    fulfillment_order_move,
+    fulfillment_order_split,
+    fulfillment_orders_merge,
+)
+from colis.fulfillment.routing import routing_strategy_forget
 from colis.fulfillment.services import (
     LinePick,
     fulfillment_order_cancel,
     fulfillment_order_hold,
-    fulfillment_order_move,
     fulfillment_order_release,
-    fulfillment_order_split,
-    fulfillment_orders_merge,
     order_hold,
     order_pay,
     order_release,
 )
+from colis.fulfillment.shipment_changes import (
+    shipment_cancel,
+    shipment_deliver,
+)
 from colis.fulfillment.shipments import (
     ShipmentDraft,
-    shipment_cancel,
     shipment_create,
-    shipment_deliver,
 )
 from colis.fulfillment.status import LIVE_FO, ShipmentStatus
 from colis.inventory.models import InventoryLevel, StockMovement

@@ -17,26 +17,30 @@ from colis.api.pagination import CREATED, Id, check_limit, cursor_decode, page
 from colis.api.shapes import fo_out, shipment_out
 from colis.core.actor import Actor
 from colis.fulfillment.requests import fulfillment_order_accept, fulfillment_order_reject
+from colis.fulfillment.reshape import (
+    fulfillment_order_move,
+    fulfillment_order_split,
+    fulfillment_orders_merge,
+)
 from colis.fulfillment.selectors import fo_get, fo_page, shipment_get
 from colis.fulfillment.services import (
     LinePick,
     fulfillment_order_cancel,
     fulfillment_order_hold,
-    fulfillment_order_move,
     fulfillment_order_release,
-    fulfillment_order_split,
-    fulfillment_orders_merge,
     order_hold,
     order_pay,
     order_release,
 )
-from colis.fulfillment.shipments import (
-    ShipmentDraft,
+from colis.fulfillment.shipment_changes import (
     shipment_cancel,
-    shipment_create,
     shipment_deliver,
     shipment_ship,
     shipment_tracking_update,
+)
+from colis.fulfillment.shipments import (
+    ShipmentDraft,
+    shipment_create,
 )
 from colis.orders.selectors import order_get, status_labels
 

@@ -7,7 +7,7 @@ class FulfillmentConfig(AppConfig):
 
     def ready(self) -> None:
         from colis.core.worker import housekeeping_register
-        from colis.fulfillment.routing import backorders_route, backorders_sweep
+        from colis.fulfillment.backorders import backorders_route, backorders_sweep
         from colis.inventory.hooks import stock_arrival_listen
 
         stock_arrival_listen(backorders_route)

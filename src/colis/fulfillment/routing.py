@@ -9,7 +9,7 @@ event per order. Lock order everywhere is orders first, then levels.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
-from colis.core.locks import lock_by_pk
 from colis.core.models import Event, Shop
 from colis.core.outbox import outbox_enqueue
 from colis.core.sql import fetch_all
@@ -28,7 +27,6 @@ from colis.fulfillment.status import FOStatus, HoldReason, RequestStatus
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
 from colis.locations.models import Location
-from colis.orders.models import Order
 from colis.partners.models import FulfillmentService
 
 LOCATION_TABLE = Location._meta.db_table
@@ -394,80 +392,3 @@ def _take_from_source(fo: FulfillmentOrder, taken: dict[int, int], now: Any) -> 
         fo.updated_at = now
         fo.save(update_fields=["status", "updated_at"])
         fo.holds.all().delete()
-
-
-def backorders_route(product_ids: Iterable[int], *, actor: Actor | None = None) -> int:
-    """Route again, oldest order first, the out-of-stock FOs holding any of these products.
-
-    Returns how many FOs gained stock. Runs in its own transaction: orders are locked before
-    levels, as everywhere else.
-    """
-    from colis.fulfillment.progress import orders_progress
-
-    actor = actor or Actor.system("routing")
-    ids = set(product_ids)
-    candidates = list(
-        FulfillmentOrder.objects.filter(
-            commits_stock=False,
-            status=FOStatus.ON_HOLD,
-            lines__product_id__in=ids,
-        )
-        .values_list("order_id", flat=True)
-        .distinct()
-        .order_by("order_id")[:BACKORDER_BATCH]
-    )
-    if not candidates:
-        return 0
-    with transaction.atomic():
-        lock_by_pk(Order.objects.all(), candidates)
-        fos = list(
-            FulfillmentOrder.objects.filter(
-                order_id__in=candidates, commits_stock=False, status=FOStatus.ON_HOLD
-            )
-            .prefetch_related("lines", "holds")
-            .order_by("order_id", "pk")
-        )
-        requests = []
-        for fo in fos:
-            other = tuple(
-                h.reason for h in fo.holds.all() if h.reason != HoldReason.INVENTORY_OUT_OF_STOCK
-            )
-            lines = [
-                RouteLine(
-                    line_id=ln.order_line_id,
-                    product_id=ln.product_id,
-                    sku=ln.sku,
-                    quantity=ln.remaining,
-                )
-                for ln in fo.lines.all()
-            ]
-            requests.append(RouteRequest(order_id=fo.order_id, lines=lines, holds=other, source=fo))
-        routed = orders_route(requests=requests, actor=actor, event_kind="backorder_routed")
-        if routed:
-            orders_progress(order_ids=list(routed), actor=actor)
-    return sum(len(r.fo_ids) for r in routed.values())
-
-
-def backorders_sweep() -> int:
-    """Route again the backorders whose products now have stock somewhere they may ship from."""
-    from colis.inventory.models import InventoryLevel
-
-    waiting = set(
-        FulfillmentOrderLine.objects.filter(
-            fulfillment_order__commits_stock=False,
-            fulfillment_order__status=FOStatus.ON_HOLD,
-        ).values_list("product_id", flat=True)[:1000]
-    )
-    if not waiting:
-        return 0
-    sites, _ = route_sites()
-    from django.db.models import F
-
-    stocked = set(
-        InventoryLevel.objects.filter(
-            product_id__in=waiting,
-            location_id__in=[s.location_id for s in sites],
-            on_hand__gt=F("committed"),
-        ).values_list("product_id", flat=True)
-    )
-    return backorders_route(stocked) if stocked else 0
