@@ -71,6 +71,11 @@ def test_an_fo_routed_to_a_supplier_is_submitted_and_it_answers_with_its_token(a
     assert supplier.get(ORDERS).status_code == 403
     accepted = supplier.post(f"{FOS}/{fo['id']}/accept")
     assert accepted.status_code == 200 and accepted.json()["request_status"] == "accepted"
+    events = OutboxMessage.objects.filter(kind="webhook_event", order_id=order["id"])
+    assert sorted(m.payload["event"] for m in events) == [
+        "fulfillment_order.accepted",
+        "fulfillment_order.submitted",
+    ]
     twice = supplier.post(f"{FOS}/{fo['id']}/accept")
     assert twice.status_code == 409 and twice.json()["code"] == "request_not_submitted"
     shipped = supplier.post(

@@ -377,3 +377,14 @@ def test_resolve_reads_the_registry_once_per_call(django_assert_max_num_queries)
 
     with django_assert_max_num_queries(2):
         _resolve(carrier="ups", numbers=[UPS_OK, UPS_OK_2])
+
+
+def test_a_blank_url_is_built_and_the_given_one_after_it_kept(db):
+    resolved = tracking_resolve(
+        carrier="ups",
+        numbers=["1Z5R89390357567127", "1Z879E930346834440"],
+        urls=["", "https://example.com/track/2"],
+        force=False,
+    )
+    assert "1Z5R89390357567127" in resolved.urls[0]
+    assert resolved.urls[1] == "https://example.com/track/2"

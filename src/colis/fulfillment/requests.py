@@ -14,7 +14,7 @@ from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder
 from colis.fulfillment.progress import orders_progress
 from colis.fulfillment.routing import RouteLine, RouteRequest, orders_route, route_sites
-from colis.fulfillment.services import _fo_event, fo_lock, fo_require_live
+from colis.fulfillment.services import _fo_event, fo_effects, fo_lock, fo_require_live
 from colis.fulfillment.status import FOStatus, HoldReason, RequestStatus
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
@@ -46,6 +46,7 @@ def fulfillment_order_accept(*, fo_id: int, actor: Actor) -> FulfillmentOrder:
         fo.updated_at = timezone.now()
         fo.save(update_fields=["request_status", "status", "updated_at"])
         _fo_event(fo, "fulfillment_request_accepted", actor, {})
+        fo_effects(fo_id=fo.pk, order_id=order_id, location_id=fo.location_id, what="accepted")
         orders_progress(order_ids=[order_id], actor=actor)
     return fo
 
@@ -70,6 +71,7 @@ def fulfillment_order_reject(*, fo_id: int, reason: str, actor: Actor) -> Fulfil
         fo.updated_at = now
         fo.save(update_fields=["request_status", "reject_reason", "updated_at"])
         _fo_event(fo, "fulfillment_request_rejected", actor, {"reason": reason})
+        fo_effects(fo_id=fo.pk, order_id=order_id, location_id=fo.location_id, what="rejected")
         lines = [ln for ln in fo.lines.all() if ln.remaining]
         if service.on_reject == OnReject.HOLD:
             FulfillmentHold.objects.create(

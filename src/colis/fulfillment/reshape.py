@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
-from colis.core.outbox import outbox_enqueue
 from colis.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from colis.fulfillment.progress import orders_progress
 from colis.fulfillment.services import (
@@ -21,6 +20,7 @@ from colis.fulfillment.services import (
     _fo_event,
     _picks_resolve,
     _settle,
+    fo_effects,
     fo_lock,
     fo_require_live,
 )
@@ -222,12 +222,14 @@ def fulfillment_order_move(*, fo_id: int, location_id: int, actor: Actor) -> Ful
         target.save(update_fields=["commits_stock", "request_status"])
         _settle(target, now)
         if target.request_status == RequestStatus.SUBMITTED:
-            outbox_enqueue(
-                kind="fulfillment_request",
-                # One request per submission: an FO may be submitted again after a rejection.
-                idempotency_key=f"fo:{target.pk}:request:{dest.pk}:{int(now.timestamp() * 1e6)}",
-                payload={"fulfillment_order_id": target.pk, "location_id": dest.pk},
+            fo_effects(
+                fo_id=target.pk,
                 order_id=order.pk,
+                location_id=dest.pk,
+                what="submitted",
+                service_message="fulfillment_request",
+                # One request per submission: an FO may be submitted again after a rejection.
+                key=f"fo:{target.pk}:request:{dest.pk}:{int(now.timestamp() * 1e6)}",
             )
         _fo_event(
             target,

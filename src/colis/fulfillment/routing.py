@@ -19,10 +19,10 @@ from django.utils import timezone
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
 from colis.core.models import Event, Shop
-from colis.core.outbox import outbox_enqueue
 from colis.core.sql import fetch_all
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
 from colis.fulfillment.plan import PRIORITY, STRATEGIES, Site, Want, route_plan
+from colis.fulfillment.services import fo_effects
 from colis.fulfillment.status import FOStatus, HoldReason, RequestStatus
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
@@ -256,11 +256,13 @@ def _write(
         for reason in group.reasons:
             hold_rows.append((fo_id, reason, "", actor.kind, actor.id, actor.label[:200], now))
         if location_id in services and commits:
-            outbox_enqueue(
-                kind="fulfillment_request",
-                idempotency_key=f"fo:{fo_id}:request",
-                payload={"fulfillment_order_id": fo_id, "location_id": location_id},
+            fo_effects(
+                fo_id=fo_id,
                 order_id=order_id,
+                location_id=location_id,
+                what="submitted",
+                service_message="fulfillment_request",
+                key=f"fo:{fo_id}:request",
             )
     event_rows: list[tuple[Any, ...]] = []
     changes: list[StockChange] = []

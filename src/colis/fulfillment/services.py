@@ -17,7 +17,7 @@ from django.utils import timezone
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
-from colis.core.outbox import outbox_enqueue
+from colis.core.outbox import Effect, outbox_enqueue_many
 from colis.core.timeline import event_record
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
 from colis.fulfillment.progress import orders_progress
@@ -76,6 +76,35 @@ def _fo_event(fo: FulfillmentOrder, kind: str, actor: Actor, data: dict[str, Any
         actor=actor,
         data=data,
     )
+
+
+def fo_effects(
+    *,
+    fo_id: int,
+    order_id: int,
+    location_id: int,
+    what: str,
+    service_message: str = "",
+    key: str = "",
+) -> None:
+    """Queue an FO's effects: the message to its fulfillment service (when there is one) and
+    the `fulfillment_order.<what>` webhook event, with one insert."""
+    key = key or f"fo:{fo_id}:{what}"
+    payload = {"fulfillment_order_id": fo_id, "location_id": location_id, "order_id": order_id}
+    effects = []
+    if service_message:
+        effects.append(
+            Effect(kind=service_message, idempotency_key=key, payload=payload, order_id=order_id)
+        )
+    effects.append(
+        Effect(
+            kind="webhook_event",
+            idempotency_key=f"{key}:webhook",
+            payload={**payload, "event": f"fulfillment_order.{what}"},
+            order_id=order_id,
+        )
+    )
+    outbox_enqueue_many(effects)
 
 
 def _settle(fo: FulfillmentOrder, now: Any) -> None:
@@ -275,14 +304,17 @@ def fos_cancel(order: Order, fos: Sequence[FulfillmentOrder], actor: Actor, reas
         FulfillmentOrderLine.objects.bulk_update(lines, ["quantity"])
         fo.holds.all().delete()
         fo.status = FOStatus.CANCELLED
-        if fo.request_status in AT_SERVICE:
+        at_service = fo.request_status in AT_SERVICE
+        if at_service:
             fo.request_status = RequestStatus.CANCELLATION_REQUESTED
-            outbox_enqueue(
-                kind="fulfillment_cancellation_request",
-                idempotency_key=f"fo:{fo.pk}:cancel",
-                payload={"fulfillment_order_id": fo.pk, "location_id": fo.location_id},
-                order_id=order.pk,
-            )
+        fo_effects(
+            fo_id=fo.pk,
+            order_id=order.pk,
+            location_id=fo.location_id,
+            what="cancelled",
+            service_message="fulfillment_cancellation_request" if at_service else "",
+            key=f"fo:{fo.pk}:cancel",
+        )
         fo.updated_at = now
         fo.save(update_fields=["status", "request_status", "updated_at"])
         _fo_event(fo, "fulfillment_order_cancelled", actor, {"reason": reason})

@@ -73,10 +73,10 @@ def tracking_resolve(
     refs = frozenset(str(r) for r in found.data_courier_codes)
     if not force:
         _numbers_check(found, refs, cleaned)
-    built: list[str] = list(given_urls)
-    for number in cleaned[len(built) :]:
-        url = tracking_url_for(found, number)
-        if url is None:
+    built: list[str] = []
+    for i, number in enumerate(cleaned):
+        url = (given_urls[i] if i < len(given_urls) else "") or tracking_url_for(found, number)
+        if not url:
             break
         built.append(url)
     return ResolvedTracking(
@@ -115,7 +115,7 @@ def _numbers_clean(numbers: list[str]) -> list[str]:
 
 
 def _urls_clean(urls: list[str] | None, count: int) -> list[str]:
-    """The given URLs, in order; a blank one (and any after it) is built instead."""
+    """The given URLs, in order, blank where one is to be built."""
     if not urls:
         return []
     if len(urls) > count:
@@ -138,7 +138,7 @@ def _urls_clean(urls: list[str] | None, count: int) -> list[str]:
         raise ValidationError(
             "A tracking URL is not valid.", code="invalid_tracking_url", fields=problems
         )
-    return kept[: kept.index("")] if "" in kept else kept
+    return kept
 
 
 def _carrier_pick(carrier: str | None, numbers: list[str]) -> Carrier:
