@@ -197,3 +197,29 @@ def test_two_backorders_of_one_order_routed_together_make_one_fo(
         {"lines": [{"sku": "BAR-A", "quantity": 5}], "carrier": "other"},
     )
     assert shipped.status_code == 201, shipped.content
+
+
+def test_a_backorder_keeps_the_holds_staff_placed_with_their_notes(
+    api, location, django_capture_on_commit_callbacks
+):
+    a = ProductFactory(sku="BAR-A")
+    InventoryLevel.objects.create(product=a, location=location)
+    order = api.post(ORDERS, order_body([("BAR-A", 2)])).json()
+    held = api.post(
+        f"{ORDERS}/{order['id']}/hold", {"reason": "incorrect_address", "notes": "no street number"}
+    )
+    assert held.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_adjust(
+            product_id=a.pk, location_id=location.pk, reason="received", delta=5, actor=ACTOR
+        )
+    order = api.get(f"{ORDERS}/{order['id']}").json()
+    [live] = [f for f in order["fulfillment_orders"] if f["status"] != "closed"]
+    assert live["commits_stock"] is True
+    [hold] = live["holds"]
+    assert (hold["reason"], hold["notes"], hold["by"]["kind"]) == (
+        "incorrect_address",
+        "no street number",
+        "user",
+    )
+    assert order["status"] == "manual_verification_required"

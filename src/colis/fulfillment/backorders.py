@@ -56,9 +56,12 @@ def backorders_route(product_ids: Iterable[int], *, actor: Actor | None = None) 
         )
         requests = []
         for fo in fos:
-            other = tuple(
-                h.reason for h in fo.holds.all() if h.reason != HoldReason.INVENTORY_OUT_OF_STOCK
-            )
+            kept = [h for h in fo.holds.all() if h.reason != HoldReason.INVENTORY_OUT_OF_STOCK]
+            other = tuple(h.reason for h in kept)
+            origin = {
+                h.reason: (h.notes, h.actor_kind, h.actor_id, h.actor_label, h.created_at)
+                for h in kept
+            }
             lines = [
                 RouteLine(
                     line_id=ln.order_line_id,
@@ -68,7 +71,11 @@ def backorders_route(product_ids: Iterable[int], *, actor: Actor | None = None) 
                 )
                 for ln in fo.lines.all()
             ]
-            requests.append(RouteRequest(order_id=fo.order_id, lines=lines, holds=other, source=fo))
+            requests.append(
+                RouteRequest(
+                    order_id=fo.order_id, lines=lines, holds=other, hold_origin=origin, source=fo
+                )
+            )
         routed = orders_route(requests=requests, actor=actor, event_kind="backorder_routed")
         if routed:
             orders_progress(order_ids=list(routed), actor=actor)

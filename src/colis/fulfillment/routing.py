@@ -90,6 +90,8 @@ class RouteRequest:
     order_id: int
     lines: Sequence[RouteLine]
     holds: tuple[str, ...] = ()
+    # reason -> (notes, actor kind, actor id, actor label, placed at) of a hold carried over
+    hold_origin: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     exclude: frozenset[int] = frozenset()
     source: FulfillmentOrder | None = None
     move_short: bool = False
@@ -109,6 +111,7 @@ class Routed:
 @dataclass(kw_only=True, slots=True)
 class _Group:
     reasons: list[str] = field(default_factory=list)
+    origin: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     quantities: dict[int, int] = field(default_factory=dict)
     lines: dict[int, RouteLine] = field(default_factory=dict)
 
@@ -219,6 +222,7 @@ def _write(
             for reason in [*reasons, *req.holds]:
                 if reason not in group.reasons:
                     group.reasons.append(reason)
+            group.origin.update(req.hold_origin)
             for line_id, qty in a.lines.items():
                 group.quantities[line_id] = group.quantities.get(line_id, 0) + qty
                 group.lines[line_id] = by_line[line_id]
@@ -254,7 +258,8 @@ def _write(
             ln = group.lines[line_id]
             line_rows.append((fo_id, line_id, ln.product_id, ln.sku, qty, 0))
         for reason in group.reasons:
-            hold_rows.append((fo_id, reason, "", actor.kind, actor.id, actor.label[:200], now))
+            origin = group.origin.get(reason) or ("", actor.kind, actor.id, actor.label[:200], now)
+            hold_rows.append((fo_id, reason, *origin))
         if location_id in services and commits:
             fo_effects(
                 fo_id=fo_id,
