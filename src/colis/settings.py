@@ -59,6 +59,8 @@ ALLOWED_HOSTS = [
     if h.strip()
 ]
 EMAIL_URL = os.environ.get("COLIS_EMAIL_URL", "console://")
+EMAIL_FROM_ADDRESS = os.environ.get("COLIS_EMAIL_FROM", "shop@localhost")
+EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("COLIS_EMAIL_MESSAGE_ID_DOMAIN", "")
 
 DATABASE_URL = os.environ.get("COLIS_DATABASE_URL") or f"sqlite:///{HOME / 'colis.sqlite3'}"
 DATABASES = {"default": _database(DATABASE_URL)}
@@ -78,6 +80,7 @@ INSTALLED_APPS = [
     "colis.shipping",
     "colis.partners",
     "colis.fulfillment",
+    "colis.notifications",
     "colis.web",
 ]
 
@@ -142,7 +145,8 @@ LOGGING = {
 
 # Seconds after which an outbox row claimed by a worker that stopped answering is delivered again.
 COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", "300"))
-COLIS_OUTBOX_HANDLER_MODULES = [
+# Colis's own handlers, then any the installation adds.
+COLIS_OUTBOX_HANDLER_MODULES = ["colis.notifications.handlers"] + [
     m.strip() for m in os.environ.get("COLIS_OUTBOX_HANDLER_MODULES", "").split(",") if m.strip()
 ]
 

@@ -19,11 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound
-from colis.core.models import OutboxMessage, OutboxStatus
+from colis.core.models import OutboxMessage, OutboxStatus, WorkerHeartbeat
 from colis.core.timeline import event_record
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ Handler = Callable[[OutboxMessage], None]
 _HANDLERS: dict[str, Handler] = {}
 
 BACKOFF_BASE_SECONDS = 10.0
+DEAD_WORKER_SECONDS = 30.0  # six missed heartbeats
 BACKOFF_CAP_SECONDS = 6 * 3600.0
 
 
@@ -311,9 +313,15 @@ def outbox_recover(*, lease_seconds: float | None = None, overdue_seconds: float
     now = timezone.now()
     requeued = 0
     with transaction.atomic():
+        # A claim is stale after the lease, or as soon as its worker's heartbeat has stopped
+        # (a worker killed mid-delivery is noticed in half a minute, not after the lease).
+        dead = WorkerHeartbeat.objects.filter(
+            seen_at__lt=now - timedelta(seconds=DEAD_WORKER_SECONDS)
+        ).values("worker_id")
         stale = list(
             OutboxMessage.objects.select_for_update(skip_locked=True).filter(
-                status=OutboxStatus.IN_FLIGHT, claimed_at__lt=now - timedelta(seconds=lease)
+                Q(claimed_at__lt=now - timedelta(seconds=lease)) | Q(claimed_by__in=dead),
+                status=OutboxStatus.IN_FLIGHT,
             )[:500]
         )
         overdue = list(

@@ -138,8 +138,9 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
     )
     thread.start()
     started.wait(10)
+    pump = threading.Thread(target=_pump, args=(worker_id, stop), daemon=True, name="pump")
     if not batch:
-        threading.Thread(target=_pump, args=(worker_id, stop), daemon=True, name="pump").start()
+        pump.start()
     worker = Worker(
         queue_names=["*"],
         interval=interval,
@@ -158,4 +159,8 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
                 pass
     finally:
         stop.set()
+        # Both threads finish their round first, so no heartbeat is written after this delete.
+        thread.join(HEARTBEAT_SECONDS * 2)
+        if pump.is_alive():
+            pump.join(HEARTBEAT_SECONDS * 2)
         WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()

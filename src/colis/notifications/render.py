@@ -1,0 +1,54 @@
+"""Rendering buyer emails from Liquid: a sandboxed environment with bounded loops and output.
+
+Liquid cannot run code; templates see only the plain data `context.py` offers (dicts, lists,
+strings, numbers), never model instances, settings or files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from liquid import Environment
+
+from colis.notifications.defaults import DEFAULTS, LOCALES
+
+
+class _Sandbox(Environment):
+    loop_iteration_limit = 10_000
+    output_stream_limit = 200_000
+    context_depth_limit = 30
+    local_namespace_limit = 10_000
+
+
+@cache
+def _env(html: bool) -> Environment:
+    return _Sandbox(autoescape=html)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def locale_pick(*locales: str) -> str:
+    """The first of these (an order's, then the shop's) that has templates, else English."""
+    for value in locales:
+        short = (value or "").split("-")[0].split("_")[0].lower()
+        if short in LOCALES:
+            return short
+    return "en"
+
+
+def email_render(*, template: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
+    """Render a default template. Raises KeyError for an unknown template."""
+    parts = DEFAULTS[template][locale]
+    subject = _env(False).from_string(parts["subject"]).render(**context)
+    return RenderedEmail(
+        subject=" ".join(subject.split())[:250],
+        text=_env(False).from_string(parts["text"]).render(**context),
+        html=_env(True).from_string(parts["html"]).render(**context),
+    )
