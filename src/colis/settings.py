@@ -146,9 +146,10 @@ LOGGING = {
 # Seconds after which an outbox row claimed by a worker that stopped answering is delivered again.
 COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", "300"))
 # Colis's own handlers, then any the installation adds.
-COLIS_OUTBOX_HANDLER_MODULES = ["colis.notifications.handlers"] + [
-    m.strip() for m in os.environ.get("COLIS_OUTBOX_HANDLER_MODULES", "").split(",") if m.strip()
-]
+COLIS_OUTBOX_HANDLER_MODULES = [
+    "colis.notifications.handlers",
+    "colis.notifications.service_messages",
+] + [m.strip() for m in os.environ.get("COLIS_OUTBOX_HANDLER_MODULES", "").split(",") if m.strip()]
 
 # Folder of the tracking-number format data (`couriers/*.json`); unset: see colis.shipping.tracking.
 COLIS_TRACKING_DATA_DIR = os.environ.get("COLIS_TRACKING_DATA_DIR") or None

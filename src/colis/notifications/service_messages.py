@@ -1,0 +1,150 @@
+"""Messages to fulfillment services (3PLs, dropship suppliers): a fulfillment request with
+everything needed to ship, and a cancellation request; by email or by signed webhook, as the
+service is set. A service told through its portal only gets the portal (nothing is sent)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from typing import Any
+
+from django.conf import settings
+
+from colis.core.models import OutboxMessage, Shop
+from colis.core.outbox import PermanentFailure, TemporaryFailure, outbox_handler
+from colis.fulfillment.models import FulfillmentOrder
+from colis.notifications.handlers import message_id
+from colis.notifications.mail import mail_send
+from colis.partners.models import FulfillmentService, NotifyMethod
+
+WEBHOOK_TIMEOUT_SECONDS = 15.0
+
+
+def request_payload(fo: FulfillmentOrder, kind: str, portal_url: str) -> dict[str, Any]:
+    order = fo.order
+    titles = {ln.pk: ln.title for ln in order.lines.all()}
+    return {
+        "type": kind,
+        "fulfillment_order_id": fo.pk,
+        "order_number": order.number,
+        "ship_to": order.shipping_address,
+        "ship_by": order.ship_by.isoformat() if order.ship_by else None,
+        "shipping_method": order.shipping_method,
+        "notes": order.note,
+        "items": [
+            {
+                "sku": ln.sku,
+                "title": titles.get(ln.order_line_id, ""),
+                "quantity": ln.remaining if kind == "fulfillment_request" else ln.quantity,
+            }
+            for ln in fo.lines.all()
+        ],
+        "portal_url": portal_url,
+    }
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 of `<timestamp>.<raw body>` with the shared secret, hex."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _post(url: str, secret: str, event_id: str, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    stamp = str(int(time.time()))
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Colis",
+            "X-Colis-Event-Id": event_id,
+            "X-Colis-Timestamp": stamp,
+            "X-Colis-Signature": webhook_signature(secret, stamp, body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+            response.read(1024)
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500 and exc.code not in (408, 409, 425, 429):
+            raise PermanentFailure(
+                f"The service's endpoint refused the request: {exc.code}"
+            ) from exc
+        raise TemporaryFailure(f"The service's endpoint answered {exc.code}.") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise TemporaryFailure(f"The service's endpoint is unreachable: {exc}") from exc
+
+
+def _email(service: FulfillmentService, key: str, payload: dict[str, Any]) -> None:
+    shop = Shop.objects.filter(pk=1).first() or Shop()
+    cancel = payload["type"] != "fulfillment_request"
+    subject = (
+        f"Cancellation request: order {payload['order_number']}"
+        if cancel
+        else f"Fulfillment request: order {payload['order_number']}"
+    )
+    address = payload["ship_to"] or {}
+    lines = [
+        f"{'Please cancel' if cancel else 'Please ship'} order {payload['order_number']} "
+        f"(fulfillment order {payload['fulfillment_order_id']}) for {shop.name}.",
+        "",
+        *(f"- {i['quantity']} x {i['sku']} {i['title']}" for i in payload["items"]),
+        "",
+        "Ship to:",
+        *(str(address.get(k)) for k in ("name", "company", "line1", "line2") if address.get(k)),
+        " ".join(str(address.get(k) or "") for k in ("postal_code", "city", "region")).strip(),
+        str(address.get("country") or ""),
+        "",
+        f"Shipping method: {payload['shipping_method'] or '-'}",
+        f"Ship by: {payload['ship_by'] or '-'}",
+        f"Notes: {payload['notes'] or '-'}",
+        "",
+        f"Accept, reject and enter tracking: {payload['portal_url']}",
+    ]
+    message = EmailMessage()
+    message["From"] = formataddr((shop.name, settings.EMAIL_FROM_ADDRESS))
+    message["To"] = service.email
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id(key)
+    message.set_content("\n".join(lines) + "\n")
+    mail_send(message)
+
+
+def _deliver(message: OutboxMessage, kind: str) -> None:
+    from colis.partners.services import service_portal_link
+
+    fo = (
+        FulfillmentOrder.objects.select_related("order")
+        .filter(pk=message.payload.get("fulfillment_order_id"))
+        .first()
+    )
+    if fo is None:
+        raise PermanentFailure("The fulfillment order no longer exists.")
+    service = FulfillmentService.objects.filter(location_id=message.payload["location_id"]).first()
+    if service is None:
+        raise PermanentFailure("The location has no fulfillment service any more.")
+    if service.notify_method == NotifyMethod.PORTAL:
+        return
+    payload = request_payload(fo, kind, service_portal_link(service_id=service.pk))
+    if service.notify_method == NotifyMethod.WEBHOOK:
+        _post(service.webhook_url, service.webhook_secret, message.idempotency_key, payload)
+    else:
+        _email(service, message.idempotency_key, payload)
+
+
+@outbox_handler("fulfillment_request")
+def fulfillment_request(message: OutboxMessage) -> None:
+    _deliver(message, "fulfillment_request")
+
+
+@outbox_handler("fulfillment_cancellation_request")
+def fulfillment_cancellation_request(message: OutboxMessage) -> None:
+    _deliver(message, "fulfillment_cancellation_request")
