@@ -171,6 +171,9 @@ WRITES = [
     ("patch", "/api/v1/carriers/ups", {"name": "UPS Renamed"}),
     ("post", "/api/v1/packages", {"name": "Box", "length_mm": 1, "width_mm": 1, "height_mm": 1}),
     ("patch", "/api/v1/packages/1", {"name": "Renamed"}),
+    ("patch", "/api/v1/notification-templates/delivered", {"enabled": False}),
+    ("post", "/api/v1/notification-templates/delivered/preview", {"locale": "en"}),
+    ("post", "/api/v1/notification-templates/delivered/reset", {}),
 ]
 
 

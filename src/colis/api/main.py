@@ -74,6 +74,7 @@ def _register() -> None:
         health,
         inventory,
         locations,
+        notifications,
         orders,
         outbox,
         packages,
@@ -94,6 +95,7 @@ def _register() -> None:
     api.add_router("/fulfillment-orders", fulfillment.fo_router)
     api.add_router("/shipments", fulfillment.shipment_router)
     api.add_router("/fulfillment-services", partners.router)
+    api.add_router("/notification-templates", notifications.router)
 
 
 _register()

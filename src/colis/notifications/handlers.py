@@ -9,12 +9,16 @@ from email.utils import formataddr, formatdate
 
 from django.conf import settings
 
+from colis.core.actor import Actor
 from colis.core.models import OutboxMessage, Shop
 from colis.core.outbox import PermanentFailure, outbox_handler
+from colis.core.timeline import event_record
 from colis.fulfillment.models import Shipment
 from colis.notifications.context import email_context
 from colis.notifications.mail import mail_send
-from colis.notifications.render import email_render, locale_pick
+from colis.notifications.models import EmailTemplate
+from colis.notifications.render import email_render, locale_pick, parts_render
+from colis.notifications.templates import template_parts
 from colis.orders.models import Order
 
 
@@ -40,11 +44,36 @@ def customer_email(message: OutboxMessage) -> None:
     to = payload.get("to") or order.email
     if not to:
         raise PermanentFailure("The order has no email address.")
-    rendered = email_render(
-        template=payload["template"],
-        locale=locale_pick(order.locale, shop.locale),
-        context=email_context(order=order, shipment=shipment, shop=shop),
-    )
+    name = payload["template"]
+    row = EmailTemplate.objects.filter(name=name).first()
+    if row is not None and not row.enabled:
+        event_record(
+            subject_type="order",
+            subject_id=order.pk,
+            order_id=order.pk,
+            kind="customer_email_switched_off",
+            actor=Actor.system("worker"),
+            data={"template": name},
+        )
+        return
+    locale = locale_pick(order.locale, shop.locale)
+    context = email_context(order=order, shipment=shipment, shop=shop)
+    parts, custom = template_parts(name, locale, row)
+    try:
+        rendered = parts_render(parts, context)
+    except Exception as exc:
+        if not custom:
+            raise
+        # The merchant's version failed on this order: send the default, and say so.
+        rendered = email_render(template=name, locale=locale, context=context)
+        event_record(
+            subject_type="order",
+            subject_id=order.pk,
+            order_id=order.pk,
+            kind="email_template_fell_back",
+            actor=Actor.system("worker"),
+            data={"template": name, "locale": locale, "error": str(exc)[:500]},
+        )
     email = EmailMessage()
     email["From"] = formataddr((shop.name, settings.EMAIL_FROM_ADDRESS))
     email["To"] = to

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from liquid import Environment
+from liquid.exceptions import LiquidError
 
 from colis.notifications.defaults import DEFAULTS, LOCALES
 
@@ -43,12 +44,20 @@ def locale_pick(*locales: str) -> str:
     return "en"
 
 
+def parts_render(parts: dict[str, str], context: dict[str, Any]) -> RenderedEmail:
+    """Render subject, text and html sources. A Liquid error carries `.part`, the part at fault."""
+    out = {}
+    for part in ("subject", "text", "html"):
+        try:
+            out[part] = _env(part == "html").from_string(parts[part]).render(**context)
+        except LiquidError as exc:
+            exc.part = part  # type: ignore[attr-defined]
+            raise
+    return RenderedEmail(
+        subject=" ".join(out["subject"].split())[:250], text=out["text"], html=out["html"]
+    )
+
+
 def email_render(*, template: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
     """Render a default template. Raises KeyError for an unknown template."""
-    parts = DEFAULTS[template][locale]
-    subject = _env(False).from_string(parts["subject"]).render(**context)
-    return RenderedEmail(
-        subject=" ".join(subject.split())[:250],
-        text=_env(False).from_string(parts["text"]).render(**context),
-        html=_env(True).from_string(parts["html"]).render(**context),
-    )
+    return parts_render(DEFAULTS[template][locale], context)
