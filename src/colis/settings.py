@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "colis.partners",
     "colis.fulfillment",
     "colis.notifications",
+    "colis.webhooks",
     "colis.web",
 ]
 
@@ -149,6 +150,7 @@ COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", 
 COLIS_OUTBOX_HANDLER_MODULES = [
     "colis.notifications.handlers",
     "colis.notifications.service_messages",
+    "colis.webhooks.handlers",
 ] + [m.strip() for m in os.environ.get("COLIS_OUTBOX_HANDLER_MODULES", "").split(",") if m.strip()]
 
 # Folder of the tracking-number format data (`couriers/*.json`); unset: see colis.shipping.tracking.

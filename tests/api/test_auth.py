@@ -174,6 +174,9 @@ WRITES = [
     ("patch", "/api/v1/notification-templates/delivered", {"enabled": False}),
     ("post", "/api/v1/notification-templates/delivered/preview", {"locale": "en"}),
     ("post", "/api/v1/notification-templates/delivered/reset", {}),
+    ("post", "/api/v1/webhooks", {"url": "https://example.com/h", "events": ["shipment.created"]}),
+    ("patch", "/api/v1/webhooks/1", {"active": False}),
+    ("post", "/api/v1/webhooks/deliveries/1/redeliver", {}),
 ]
 
 

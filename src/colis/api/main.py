@@ -80,6 +80,7 @@ def _register() -> None:
         packages,
         partners,
         products,
+        webhooks,
     )
 
     api.add_router("/", health.router)
@@ -96,6 +97,7 @@ def _register() -> None:
     api.add_router("/shipments", fulfillment.shipment_router)
     api.add_router("/fulfillment-services", partners.router)
     api.add_router("/notification-templates", notifications.router)
+    api.add_router("/webhooks", webhooks.router)
 
 
 _register()

@@ -4,12 +4,6 @@ service is set. A service told through its portal only gets the portal (nothing 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any
@@ -17,11 +11,12 @@ from typing import Any
 from django.conf import settings
 
 from colis.core.models import OutboxMessage, Shop
-from colis.core.outbox import PermanentFailure, TemporaryFailure, outbox_handler
+from colis.core.outbox import PermanentFailure, outbox_handler
 from colis.fulfillment.models import FulfillmentOrder
 from colis.notifications.handlers import message_id
 from colis.notifications.mail import mail_send
 from colis.partners.models import FulfillmentService, NotifyMethod
+from colis.webhooks.signing import signed_post
 
 WEBHOOK_TIMEOUT_SECONDS = 15.0
 
@@ -47,39 +42,6 @@ def request_payload(fo: FulfillmentOrder, kind: str, portal_url: str) -> dict[st
         ],
         "portal_url": portal_url,
     }
-
-
-def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 of `<timestamp>.<raw body>` with the shared secret, hex."""
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def _post(url: str, secret: str, event_id: str, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    stamp = str(int(time.time()))
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Colis",
-            "X-Colis-Event-Id": event_id,
-            "X-Colis-Timestamp": stamp,
-            "X-Colis-Signature": webhook_signature(secret, stamp, body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        if 400 <= exc.code < 500 and exc.code not in (408, 409, 425, 429):
-            raise PermanentFailure(
-                f"The service's endpoint refused the request: {exc.code}"
-            ) from exc
-        raise TemporaryFailure(f"The service's endpoint answered {exc.code}.") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise TemporaryFailure(f"The service's endpoint is unreachable: {exc}") from exc
 
 
 def _email(service: FulfillmentService, key: str, payload: dict[str, Any]) -> None:
@@ -135,7 +97,7 @@ def _deliver(message: OutboxMessage, kind: str) -> None:
         return
     payload = request_payload(fo, kind, service_portal_link(service_id=service.pk))
     if service.notify_method == NotifyMethod.WEBHOOK:
-        _post(service.webhook_url, service.webhook_secret, message.idempotency_key, payload)
+        signed_post(service.webhook_url, service.webhook_secret, message.idempotency_key, payload)
     else:
         _email(service, message.idempotency_key, payload)
 
