@@ -9,10 +9,10 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
+import colis.notifications.handlers  # noqa: F401  (registers "customer_email")
 from colis.core.models import Event, OutboxMessage, OutboxStatus
 from colis.core.outbox import outbox_pump
-from colis.notifications.handlers import message_id
-from colis.notifications.mail import mail_close
+from colis.notifications.mail import mail_close, message_id
 from tests.factories import order_body
 
 ORDERS = "/api/v1/orders"

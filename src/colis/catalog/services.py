@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,14 +13,14 @@ from django.db import IntegrityError, transaction
 from colis.catalog.models import Product, WeightUnit, sku_key
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.patch import UNSET, Given
 from colis.core.timeline import event_record
 
 HS_CODE = re.compile(r"^\d{4}\.?\d{2}(\.?\d{2}){0,2}$")
-UNSET: Any = object()
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProductData:
+class ProductData(Given):
     """Fields of a product; UNSET leaves a field as it is on update."""
 
     sku: str = UNSET
@@ -34,13 +34,6 @@ class ProductData:
     hs_code: str = UNSET
     country_of_origin: str = UNSET
     active: bool = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) is not UNSET
-        }
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -16,9 +16,8 @@ from django.db import connection
 from django.utils import timezone
 
 from colis.core.actor import Actor
-from colis.core.bulk import bulk_insert
-from colis.core.models import Event
 from colis.core.sql import fetch_all, in_list
+from colis.core.timeline import event_row, events_insert
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, Shipment
 from colis.fulfillment.status import LIVE_FO, PACKED, VERIFICATION_HOLDS, ShipmentStatus
 from colis.orders.models import Order, OrderLine
@@ -86,17 +85,6 @@ FO_TABLE = FulfillmentOrder._meta.db_table
 HOLD_TABLE = FulfillmentHold._meta.db_table
 SHIPMENT_TABLE = Shipment._meta.db_table
 LIVE = sorted(LIVE_FO)
-EVENT_COLUMNS = (
-    "subject_type",
-    "subject_id",
-    "order_id",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "data",
-    "created_at",
-)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -180,9 +168,16 @@ def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> dict[int, tupl
         if status != state.status:
             data = {"from": STATUS_NAMES[state.status], "to": STATUS_NAMES[status], "manual": False}
             events.append(
-                ("order", order_id, order_id, "order_status_changed", actor.kind, actor.id,
-                 actor.label[:200], data, now)
-            )  # fmt: skip
+                event_row(
+                    subject_type="order",
+                    subject_id=order_id,
+                    order_id=order_id,
+                    kind="order_status_changed",
+                    actor=actor,
+                    data=data,
+                    at=now,
+                )
+            )
         updates.append((status, str(fulfillment), now, order_id))
     if updates:
         with connection.cursor() as cursor:
@@ -191,6 +186,5 @@ def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> dict[int, tupl
                 "WHERE id = %s",
                 updates,
             )
-    if events:
-        bulk_insert(Event, EVENT_COLUMNS, events)
+    events_insert(events)
     return out

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
-from colis.core.models import Event, Shop
+from colis.core.models import Shop
 from colis.core.sql import fetch_all
+from colis.core.timeline import event_row, events_insert
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
 from colis.fulfillment.plan import PRIORITY, STRATEGIES, Site, Want, route_plan
 from colis.fulfillment.services import fo_effects
@@ -57,17 +58,6 @@ HOLD_COLUMNS = (
     "actor_kind",
     "actor_id",
     "actor_label",
-    "created_at",
-)
-EVENT_COLUMNS = (
-    "subject_type",
-    "subject_id",
-    "order_id",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "data",
     "created_at",
 )
 BACKORDER_BATCH = 200
@@ -314,16 +304,14 @@ def _write(
         if req.source is not None:
             data["from_fulfillment_order"] = req.source.pk
         event_rows.append(
-            (
-                "order",
-                req.order_id,
-                req.order_id,
-                event_kind,
-                actor.kind,
-                actor.id,
-                actor.label[:200],
-                data,
-                now,
+            event_row(
+                subject_type="order",
+                subject_id=req.order_id,
+                order_id=req.order_id,
+                kind=event_kind,
+                actor=actor,
+                data=data,
+                at=now,
             )
         )
     line_ids = bulk_insert(
@@ -337,8 +325,7 @@ def _write(
         _materialize(result, fo_rows, fo_ids, line_rows, line_ids, hold_rows)
     if hold_rows:
         bulk_insert(FulfillmentHold, HOLD_COLUMNS, hold_rows)
-    if event_rows:
-        bulk_insert(Event, EVENT_COLUMNS, event_rows)
+    events_insert(event_rows)
     inventory_apply(changes=changes, actor=actor, locked=locked, merge_commitments=len(planned) > 1)
     for req, _ in planned:
         if req.source is not None and req.source.pk in source_taken:

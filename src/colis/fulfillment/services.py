@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
-from colis.core.locks import lock_by_pk
 from colis.core.outbox import Effect, outbox_enqueue_many
 from colis.core.timeline import event_record
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
@@ -25,6 +24,7 @@ from colis.fulfillment.status import LIVE_FO, FOStatus, HoldReason, RequestStatu
 from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply
 from colis.orders.models import Order, OrderLine
+from colis.orders.services import order_lock
 from colis.orders.status import FinancialStatus
 
 AT_SERVICE = frozenset(
@@ -40,13 +40,6 @@ class LinePick:
     quantity: int
     line_id: int | None = None
     sku: str = ""
-
-
-def order_lock(order_id: int) -> Order:
-    order = lock_by_pk(Order.objects.all(), [order_id]).get(order_id)
-    if order is None:
-        raise NotFound("No such order.", code="order_not_found")
-    return order
 
 
 def fo_lock(fo_id: int) -> tuple[Order, FulfillmentOrder]:

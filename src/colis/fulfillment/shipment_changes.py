@@ -36,25 +36,46 @@ def shipment_ship(*, shipment_id: int, actor: Actor) -> Shipment:
         if shipment.status not in PACKED:
             raise Conflict("This shipment has already left.", code="shipment_not_packed")
         fo = FulfillmentOrder.objects.get(pk=shipment.fulfillment_order_id)
-        per_product: dict[int, int] = {}
         fo_lines = {ln.pk: ln for ln in fo.lines.all()}
-        for sl in shipment.lines.all():
-            product_id = fo_lines[sl.fulfillment_order_line_id].product_id
-            per_product[product_id] = per_product.get(product_id, 0) + sl.quantity
-        _stock_leaves(fo, per_product, order.pk, actor)
-        shipment.status = ShipmentStatus.SHIPPED
-        shipment.shipped_at = shipment.updated_at = timezone.now()
-        shipment.save(update_fields=["status", "shipped_at", "updated_at"])
-        event_record(
-            subject_type="shipment",
-            subject_id=shipment.pk,
-            order_id=order.pk,
-            kind="shipment_shipped",
-            actor=actor,
-        )
-        _effects(order, shipment, "created")
-        orders_progress(order_ids=[order.pk], actor=actor)
+        chosen = _shipment_quantities(shipment)
+        _stock_leaves(fo, fo_lines, chosen, order.pk, actor)
+        _advance(order, shipment, ShipmentStatus.SHIPPED, "shipped_at", "shipped", "created", actor)
     return shipment
+
+
+def _shipment_quantities(shipment: Shipment) -> dict[int, int]:
+    """FO line id -> quantity in this shipment."""
+    out: dict[int, int] = {}
+    for sl in shipment.lines.all():
+        out[sl.fulfillment_order_line_id] = out.get(sl.fulfillment_order_line_id, 0) + sl.quantity
+    return out
+
+
+def _advance(
+    order: Order,
+    shipment: Shipment,
+    status: str,
+    stamp: str,
+    event: str,
+    effect: str,
+    actor: Actor,
+) -> None:
+    """Move a shipment on (shipped, delivered): its state and time, its event, its effects,
+    the order's statuses."""
+    now = timezone.now()
+    shipment.status = status
+    setattr(shipment, stamp, now)
+    shipment.updated_at = now
+    shipment.save(update_fields=["status", stamp, "updated_at"])
+    event_record(
+        subject_type="shipment",
+        subject_id=shipment.pk,
+        order_id=order.pk,
+        kind=f"shipment_{event}",
+        actor=actor,
+    )
+    _effects(order, shipment, effect)
+    orders_progress(order_ids=[order.pk], actor=actor)
 
 
 def _shipment_lock(shipment_id: int) -> tuple[Order, Shipment]:
@@ -137,18 +158,15 @@ def shipment_deliver(*, shipment_id: int, actor: Actor) -> Shipment:
             raise Conflict("This shipment is already delivered.", code="already_delivered")
         if shipment.status in PACKED:
             raise Conflict("This shipment has not left yet.", code="shipment_not_shipped")
-        shipment.status = ShipmentStatus.DELIVERED
-        shipment.delivered_at = shipment.updated_at = timezone.now()
-        shipment.save(update_fields=["status", "delivered_at", "updated_at"])
-        event_record(
-            subject_type="shipment",
-            subject_id=shipment.pk,
-            order_id=order.pk,
-            kind="shipment_delivered",
-            actor=actor,
+        _advance(
+            order,
+            shipment,
+            ShipmentStatus.DELIVERED,
+            "delivered_at",
+            "delivered",
+            "delivered",
+            actor,
         )
-        _effects(order, shipment, "delivered")
-        orders_progress(order_ids=[order.pk], actor=actor)
     return shipment
 
 
@@ -167,11 +185,7 @@ def shipment_cancel(*, shipment_id: int, reason: str = "", actor: Actor) -> Ship
                 code="fulfillment_order_closed",
             )
         fo_lines = {ln.pk: ln for ln in fo.lines.all()}
-        chosen: dict[int, int] = {}
-        for sl in shipment.lines.all():
-            chosen[sl.fulfillment_order_line_id] = (
-                chosen.get(sl.fulfillment_order_line_id, 0) + sl.quantity
-            )
+        chosen = _shipment_quantities(shipment)
         inventory_apply(
             changes=[]
             if shipment.status in PACKED

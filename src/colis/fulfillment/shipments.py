@@ -18,6 +18,7 @@ from django.utils import timezone
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.outbox import Effect, outbox_enqueue_many
+from colis.core.timeline import event_row, events_insert
 from colis.fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -28,7 +29,6 @@ from colis.fulfillment.progress import orders_progress
 from colis.fulfillment.services import LinePick, _picks_resolve, fo_require_live
 from colis.fulfillment.status import LIVE_FO, PACKED, FOStatus, RequestStatus, ShipmentStatus
 from colis.fulfillment.store import (
-    event_write,
     fo_lines_fulfilled_write,
     fo_status_write,
     fo_with_lines,
@@ -120,14 +120,12 @@ def _pick_fo(order: Order, fo_id: int | None, actor: Actor) -> FulfillmentOrder:
 def _service_location(actor: Actor) -> int | None:
     if actor.kind != "service":
         return None
-    from colis.partners.models import FulfillmentService
+    from colis.partners.selectors import service_location_id
 
-    location_id = (
-        FulfillmentService.objects.filter(pk=actor.id).values_list("location_id", flat=True).first()
-    )
-    if location_id is None:
-        raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
-    return location_id
+    try:
+        return service_location_id(service_id=actor.id)
+    except NotFound:
+        raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found") from None
 
 
 def _check_shippable(fo: FulfillmentOrder, actor: Actor) -> None:
@@ -214,20 +212,24 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
             ],
         )
         _quantities_move(fo, fo_lines, chosen, +1, now)
-        event_write(
-            subject_type="shipment",
-            subject_id=shipment.pk,
-            order_id=order.pk,
-            kind="shipment_created",
-            actor=actor,
-            data={
-                "fulfillment_order_id": fo.pk,
-                "lines": {fo_lines[pk].sku: q for pk, q in chosen.items()},
-                "carrier": shipment.carrier,
-                "tracking_numbers": shipment.tracking_numbers,
-                "status": shipment.status,
-            },
-            now=now,
+        events_insert(
+            [
+                event_row(
+                    subject_type="shipment",
+                    subject_id=shipment.pk,
+                    order_id=order.pk,
+                    kind="shipment_created",
+                    actor=actor,
+                    data={
+                        "fulfillment_order_id": fo.pk,
+                        "lines": {fo_lines[pk].sku: q for pk, q in chosen.items()},
+                        "carrier": shipment.carrier,
+                        "tracking_numbers": shipment.tracking_numbers,
+                        "status": shipment.status,
+                    },
+                    at=now,
+                )
+            ]
         )
         if not packed:
             _effects(order, shipment, "created")
@@ -235,21 +237,23 @@ def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shi
         if not packed:
             # Last, so the stock rows stay locked for the shortest time (a short level still
             # refuses the whole shipment: the transaction rolls back).
-            per_product: dict[int, int] = {}
-            for pk, qty in chosen.items():
-                product_id = fo_lines[pk].product_id
-                per_product[product_id] = per_product.get(product_id, 0) + qty
-            _stock_leaves(fo, per_product, order.pk, actor)
+            _stock_leaves(fo, fo_lines, chosen, order.pk, actor)
     return shipment
 
 
 def _stock_leaves(
-    fo: FulfillmentOrder, per_product: dict[int, int], order_id: int, actor: Actor
+    fo: FulfillmentOrder,
+    fo_lines: dict[int, FulfillmentOrderLine],
+    chosen: dict[int, int],
+    order_id: int,
+    actor: Actor,
 ) -> None:
+    """Take shipped quantities (FO line id -> quantity) off the shelf and out of committed;
+    the inventory service sums them per level."""
     inventory_apply(
         changes=[
             StockChange(
-                product_id=product_id,
+                product_id=fo_lines[pk].product_id,
                 location_id=fo.location_id,
                 reason=Reason.SHIPPED,
                 on_hand=-qty,
@@ -257,7 +261,7 @@ def _stock_leaves(
                 order_id=order_id,
                 reference=f"fo:{fo.pk}",
             )
-            for product_id, qty in per_product.items()
+            for pk, qty in chosen.items()
         ],
         actor=actor,
         savepoint=False,

@@ -4,14 +4,11 @@ running them. Each function is one statement; the models stay the source of the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import connection
 
-from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
 from colis.core.locks import lock_rows_sql
-from colis.core.models import Event
 from colis.core.sql import fetch_all
 from colis.fulfillment.models import (
     FulfillmentOrder,
@@ -46,17 +43,6 @@ SHIPMENT_COLUMNS = (
     "updated_at",
 )
 SHIPMENT_LINE_COLUMNS = ("shipment", "fulfillment_order_line", "order_line", "sku", "quantity")
-EVENT_COLUMNS = (
-    "subject_type",
-    "subject_id",
-    "order_id",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "data",
-    "created_at",
-)
 
 
 def order_lock_brief(order_id: int) -> Order | None:
@@ -151,23 +137,3 @@ def shipment_insert(shipment: Shipment, lines: list[ShipmentLine]) -> Shipment:
     )
     shipment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     return shipment
-
-
-def event_write(
-    *,
-    subject_type: str,
-    subject_id: int,
-    order_id: int,
-    kind: str,
-    actor: Actor,
-    data: dict[str, Any],
-    now: Any,
-) -> None:
-    bulk_insert(
-        Event,
-        EVENT_COLUMNS,
-        [
-            (subject_type, subject_id, order_id, kind, actor.kind, actor.id, actor.label[:200],
-             data, now)
-        ],
-    )  # fmt: skip

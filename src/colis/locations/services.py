@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -12,14 +12,13 @@ from colis.core.actor import Actor
 from colis.core.addresses import address_normalize, phone_normalize
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
+from colis.core.patch import UNSET, Given
 from colis.core.timeline import event_record
 from colis.locations.models import Location
 
-UNSET: Any = object()
-
 
 @dataclass(frozen=True, kw_only=True)
-class LocationData:
+class LocationData(Given):
     name: str = UNSET
     address: dict[str, Any] = UNSET
     phone: str = UNSET
@@ -27,13 +26,6 @@ class LocationData:
     active: bool = UNSET
     is_default: bool = UNSET
     allow_negative_stock: bool = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) is not UNSET
-        }
 
 
 def _clean(values: dict[str, Any], *, country: str, name: str = "") -> dict[str, Any]:

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import socket
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
-
-from django.conf import settings
-
 from colis.core.actor import Actor
 from colis.core.models import OutboxMessage, Shop
 from colis.core.outbox import PermanentFailure, outbox_handler
 from colis.core.timeline import event_record
 from colis.fulfillment.models import Shipment
 from colis.notifications.context import email_context
-from colis.notifications.mail import mail_send
+from colis.notifications.mail import email_build, mail_send
 from colis.notifications.models import EmailTemplate
 from colis.notifications.render import email_render, locale_pick, parts_render
 from colis.notifications.templates import template_parts
 from colis.orders.models import Order
-
-
-def message_id(idempotency_key: str) -> str:
-    """The same outbox row always makes the same Message-ID, so a repeat is recognisable."""
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-    domain = settings.EMAIL_MESSAGE_ID_DOMAIN or socket.getfqdn() or "colis.local"
-    return f"<{digest}@{domain}>"
 
 
 @outbox_handler("customer_email")
@@ -74,12 +60,13 @@ def customer_email(message: OutboxMessage) -> None:
             actor=Actor.system("worker"),
             data={"template": name, "locale": locale, "error": str(exc)[:500]},
         )
-    email = EmailMessage()
-    email["From"] = formataddr((shop.name, settings.EMAIL_FROM_ADDRESS))
-    email["To"] = to
-    email["Subject"] = rendered.subject
-    email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = message_id(message.idempotency_key)
-    email.set_content(rendered.text)
-    email.add_alternative(rendered.html, subtype="html")
-    mail_send(email)
+    mail_send(
+        email_build(
+            sender_name=shop.name,
+            to=to,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            key=message.idempotency_key,
+        )
+    )

@@ -8,12 +8,15 @@ answer may succeed later (TemporaryFailure).
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
+import socket
 import ssl
 import sys
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formataddr, formatdate
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -31,6 +34,29 @@ class MailUrl:
     port: int
     user: str
     password: str
+
+
+def message_id(idempotency_key: str) -> str:
+    """The same outbox row always makes the same Message-ID, so a repeat is recognisable."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    domain = settings.EMAIL_MESSAGE_ID_DOMAIN or socket.getfqdn() or "colis.local"
+    return f"<{digest}@{domain}>"
+
+
+def email_build(
+    *, sender_name: str, to: str, subject: str, text: str, key: str, html: str = ""
+) -> EmailMessage:
+    """A message from the shop (COLIS_EMAIL_FROM), with its Message-ID made from `key`."""
+    message = EmailMessage()
+    message["From"] = formataddr((sender_name, settings.EMAIL_FROM_ADDRESS))
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id(key)
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message
 
 
 def mail_url(raw: str | None = None) -> MailUrl:

@@ -4,17 +4,12 @@ service is set. A service told through its portal only gets the portal (nothing 
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
 from typing import Any
-
-from django.conf import settings
 
 from colis.core.models import OutboxMessage, Shop
 from colis.core.outbox import PermanentFailure, outbox_handler
 from colis.fulfillment.models import FulfillmentOrder
-from colis.notifications.handlers import message_id
-from colis.notifications.mail import mail_send
+from colis.notifications.mail import email_build, mail_send
 from colis.partners.models import FulfillmentService, NotifyMethod
 from colis.webhooks.signing import signed_post
 
@@ -70,14 +65,15 @@ def _email(service: FulfillmentService, key: str, payload: dict[str, Any]) -> No
         "",
         f"Accept, reject and enter tracking: {payload['portal_url']}",
     ]
-    message = EmailMessage()
-    message["From"] = formataddr((shop.name, settings.EMAIL_FROM_ADDRESS))
-    message["To"] = service.email
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id(key)
-    message.set_content("\n".join(lines) + "\n")
-    mail_send(message)
+    mail_send(
+        email_build(
+            sender_name=shop.name,
+            to=service.email,
+            subject=subject,
+            text="\n".join(lines) + "\n",
+            key=key,
+        )
+    )
 
 
 def _deliver(message: OutboxMessage, kind: str) -> None:

@@ -24,12 +24,11 @@ from colis.core.addresses import address_errors, phone_normalize
 from colis.core.bulk import bulk_insert
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
-from colis.core.models import Event
 from colis.core.money import is_currency
 from colis.core.outbox import Effect, outbox_enqueue_many
 from colis.core.sequences import counter_lift, counter_take
 from colis.core.sql import fetch_all, in_list
-from colis.core.timeline import event_record
+from colis.core.timeline import event_record, event_row, events_insert
 from colis.orders.drafts import OrderDraft, OrderResult
 
 if TYPE_CHECKING:
@@ -97,17 +96,6 @@ LINE_COLUMNS = (
     "external_line_id",
 )
 ORDER_TABLE = Order._meta.db_table
-EVENT_COLUMNS = (
-    "subject_type",
-    "subject_id",
-    "order_id",
-    "kind",
-    "actor_kind",
-    "actor_id",
-    "actor_label",
-    "data",
-    "created_at",
-)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -341,16 +329,14 @@ def _write(
                 )
             )
         event_rows.append(
-            (
-                "order",
-                order_id,
-                order_id,
-                "order_created",
-                actor.kind,
-                actor.id,
-                actor.label[:200],
-                {"number": c.number, "status": STATUS_NAMES[c.status], "channel": c.channel},
-                now,
+            event_row(
+                subject_type="order",
+                subject_id=order_id,
+                order_id=order_id,
+                kind="order_created",
+                actor=actor,
+                data={"number": c.number, "status": STATUS_NAMES[c.status], "channel": c.channel},
+                at=now,
             )
         )
         results[c.index] = OrderResult(
@@ -363,7 +349,7 @@ def _write(
     for row in event_rows:
         if row[1] in routed:
             row[7]["fulfillment_orders"] = routed[row[1]].summary
-    bulk_insert(Event, EVENT_COLUMNS, event_rows)
+    events_insert(event_rows)
     held = {order_id for order_id, r in routed.items() if r.held}
     if held and materialize:
         at = ORDER_COLUMNS.index("fulfillment_status")
@@ -536,7 +522,8 @@ def order_create(*, draft: OrderDraft, actor: Actor) -> OrderResult:
     return result
 
 
-def _locked_order(order_id: int) -> Order:
+def order_lock(order_id: int) -> Order:
+    """Lock the order row (every change to an order and its FOs starts here). Raises NotFound."""
     order = lock_by_pk(Order.objects.all(), [order_id]).get(order_id)
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
@@ -560,7 +547,7 @@ def order_cancel(*, order_id: int, reason: str = "", actor: Actor) -> Order:
     from colis.fulfillment.status import LIVE_FO
 
     with transaction.atomic():
-        order = _locked_order(order_id)
+        order = order_lock(order_id)
         if order.status == OrderStatus.CANCELLED:
             raise Conflict("This order is already cancelled.", code="order_already_cancelled")
         status_transition_check(order.status, OrderStatus.CANCELLED)
@@ -631,7 +618,7 @@ def order_status_set(*, order_id: int, status: int, note: str = "", actor: Actor
     if status == OrderStatus.CANCELLED:
         return order_cancel(order_id=order_id, reason=note, actor=actor)
     with transaction.atomic():
-        order = _locked_order(order_id)
+        order = order_lock(order_id)
         if order.status == status:
             raise Conflict(f"The order is already {STATUS_NAMES[status]}.", code="status_unchanged")
         status_transition_check(order.status, status)
@@ -665,7 +652,7 @@ def order_note_add(*, order_id: int, text: str, actor: Actor) -> None:
             fields={"text": "1 to 5,000 characters."},
         )
     with transaction.atomic():
-        order = _locked_order(order_id)
+        order = order_lock(order_id)
         event_record(
             subject_type="order",
             subject_id=order.pk,

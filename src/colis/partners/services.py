@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.db import transaction
 from colis.accounts.services import token_hash
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.patch import UNSET, Given
 from colis.core.timeline import event_record
 from colis.locations.models import Location
 from colis.locations.services import LocationData, location_create
@@ -30,14 +31,13 @@ from colis.partners.models import (
 )
 from colis.partners.selectors import SERVICE_TOKEN_PREFIX
 
-UNSET: Any = object()
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PORTAL_SALT = "colis.partners.portal"
 PORTAL_DAYS = 30
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ServiceData:
+@dataclass(frozen=True, kw_only=True)
+class ServiceData(Given):
     name: str = UNSET
     kind: str = UNSET
     email: str = UNSET
@@ -47,13 +47,6 @@ class ServiceData:
     manages_own_stock: bool = UNSET
     on_reject: str = UNSET
     active: bool = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) is not UNSET
-        }
 
 
 def _check(values: dict[str, Any], current: FulfillmentService | None) -> dict[str, Any]:

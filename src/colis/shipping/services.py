@@ -4,7 +4,7 @@ engine calls (`tracking_resolve`, `package_resolve`) live in `resolve.py` and ar
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ from django.db import transaction
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
+from colis.core.patch import UNSET, Given
 from colis.core.timeline import event_record
 from colis.shipping.models import Carrier, PackagePreset
 from colis.shipping.resolve import (
@@ -40,23 +41,13 @@ __all__ = [
     "tracking_resolve",
 ]
 
-UNSET: Any = object()
 CHANNELS = ("shopify", "bigcommerce", "amazon", "ebay")
 _CODE = re.compile(r"[a-z0-9][a-z0-9_]{0,49}")
 _REF = re.compile(r"[a-z0-9_]{1,50}(:[A-Za-z0-9_]{1,50})?")
 
 
-class _Given:
-    def given(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)  # type: ignore[arg-type]
-            if getattr(self, f.name) is not UNSET
-        }
-
-
 @dataclass(frozen=True, kw_only=True)
-class CarrierData(_Given):
+class CarrierData(Given):
     code: str = UNSET
     name: str = UNSET
     tracking_url_template: str = UNSET
@@ -66,7 +57,7 @@ class CarrierData(_Given):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PackageData(_Given):
+class PackageData(Given):
     name: str = UNSET
     length_mm: int = UNSET
     width_mm: int = UNSET

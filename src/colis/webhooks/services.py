@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -12,27 +12,20 @@ from django.utils import timezone
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.outbox import Effect, outbox_enqueue_many
+from colis.core.patch import UNSET, Given
 from colis.core.timeline import event_record
 from colis.webhooks.models import EVENTS, WebhookDelivery, WebhookSubscription
 from colis.webhooks.urls import url_problem
 
-UNSET: Any = object()
 MAX_ATTEMPTS = 30  # with the outbox's backoff (capped at 6 h), more than 48 hours of retries
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SubscriptionData:
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionData(Given):
     url: str = UNSET
     events: list[str] = UNSET
     active: bool = UNSET
     allow_private: bool = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in fields(self)
-            if getattr(self, f.name) is not UNSET
-        }
 
 
 def _check(values: dict[str, Any], current: WebhookSubscription | None) -> None:
