@@ -177,6 +177,7 @@ WRITES = [
     ("post", "/api/v1/webhooks", {"url": "https://example.com/h", "events": ["shipment.created"]}),
     ("patch", "/api/v1/webhooks/1", {"active": False}),
     ("post", "/api/v1/webhooks/deliveries/1/redeliver", {}),
+    ("patch", "/api/v1/shop", {"routing_strategy": "most_stock"}),
 ]
 
 

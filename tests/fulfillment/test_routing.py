@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from colis.core.models import Event, Shop
+from colis.core.models import Event
 from colis.fulfillment.models import FulfillmentOrder
 from colis.fulfillment.routing import routing_strategy_forget
 from colis.inventory.models import InventoryLevel, StockMovement
@@ -119,7 +119,9 @@ def test_most_stock_strategy_picks_the_deeper_location(api, two_sites, stocked):
     inventory_adjust(
         product_id=a.pk, location_id=second.pk, reason="received", delta=9, actor=ACTOR
     )
-    Shop.objects.update_or_create(pk=1, defaults={"routing_strategy": "most_stock"})
+    changed = api.patch("/api/v1/shop", {"routing_strategy": "most_stock"})
+    assert changed.status_code == 200 and changed.json()["routing_strategy"] == "most_stock"
+    assert api.patch("/api/v1/shop", {"routing_strategy": "nearest"}).status_code == 422
     routing_strategy_forget()
     order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
     assert order["fulfillment_orders"][0]["location_id"] == second.pk

@@ -80,6 +80,7 @@ def _register() -> None:
         packages,
         partners,
         products,
+        shop,
         webhooks,
     )
 
@@ -98,6 +99,7 @@ def _register() -> None:
     api.add_router("/fulfillment-services", partners.router)
     api.add_router("/notification-templates", notifications.router)
     api.add_router("/webhooks", webhooks.router)
+    api.add_router("/shop", shop.router)
 
 
 _register()

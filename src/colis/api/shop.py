@@ -1,0 +1,45 @@
+"""HTTP API for the shop's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from colis.accounts.roles import READ, SETTINGS_WRITE
+from colis.api.auth import require
+from colis.core.models import Shop
+from colis.core.shop import ShopData, shop_get, shop_update
+
+router = Router(tags=["shop"])
+
+
+class ShopPatch(Schema):
+    name: str | None = Field(None, max_length=200)
+    locale: str | None = Field(None, max_length=10)
+    currency: str | None = Field(None, max_length=3)
+    routing_strategy: str | None = Field(None, max_length=20)
+
+
+def shop_out(shop: Shop) -> dict[str, Any]:
+    return {
+        "name": shop.name,
+        "locale": shop.locale,
+        "currency": shop.currency,
+        "routing_strategy": shop.routing_strategy,
+    }
+
+
+@router.get("", summary="The shop's settings")
+def shop_read(request: HttpRequest) -> Any:
+    require(request, READ)
+    return shop_out(shop_get())
+
+
+@router.patch("", summary="Change the shop's settings (name, locale, currency, routing strategy)")
+def shop_change(request: HttpRequest, body: ShopPatch) -> Any:
+    who = require(request, SETTINGS_WRITE)
+    given = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    return shop_out(shop_update(data=ShopData(**given), actor=who))
