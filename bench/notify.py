@@ -1,14 +1,17 @@
 """Notification benchmark: buyer emails/s and webhooks/s through one `colis worker`.
 
-In a fresh data folder, seeds one paid order with one shipment through the services, queues
-N `customer_email` outbox rows for it, starts one `colis worker` and times it until a local
-SMTP server (aiosmtpd, counting messages) has received all N. Then the same for M
-`webhook_event` rows, each fanning out into one delivery to a local HTTP receiver answering
-204. In the same run, the raw limits: N prebuilt messages sent over one smtplib connection to
-the same SMTP server, and M plain urllib POSTs (no keep-alive, as the worker sends them) to the
-same receiver. Prints the rates, the ratios to the raw limits and the targets.
+In a fresh data folder, creates N paid orders and ships each through the services (one
+shipment with a tracking number, "notify the customer" on), which queues N shipping
+confirmations and N `shipment.created` webhook events in the outbox, as in production. Then
+starts one `colis worker` and times it until a local SMTP server (aiosmtpd, counting messages)
+has received all N emails; then subscribes a local HTTP receiver (answering 204, keep-alive) to
+`shipment.created`, lets the events come due and times the worker again until the receiver has
+had all N deliveries (each event fans out into one delivery). In the same run, the raw limits,
+each from a separate client process like the worker: N prebuilt messages over one smtplib
+connection to the same SMTP server, and N POSTs over one kept-alive connection to the same
+receiver. Prints the rates, the ratios to the raw limits and the targets.
 
-    python bench/notify.py [--emails 10000] [--webhooks 10000] [--db sqlite|postgresql] [--keep]
+    python bench/notify.py [--count 10000] [--db sqlite|postgresql] [--keep]
 
 PostgreSQL: $COLIS_BENCH_PG_URL (a server URL; a database is created in it), else
 postgresql://postgres@127.0.0.1:5432/postgres when it answers.
@@ -17,6 +20,8 @@ postgresql://postgres@127.0.0.1:5432/postgres when it answers.
 from __future__ import annotations
 
 import argparse
+import email.policy
+import http.client
 import json
 import os
 import shutil
@@ -27,19 +32,17 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).parent))
 import ingest  # noqa: E402
 
 TARGETS = {"emails": 300.0, "webhooks": 500.0}
 TIMEOUT_SECONDS = 600.0
-CHUNK = 1000
 COLIS = shutil.which("colis", path=str(Path(sys.executable).parent)) or "colis"
 
 
@@ -82,6 +85,8 @@ def receiver_start() -> tuple[ThreadingHTTPServer, Counter]:
     count = Counter()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as most receivers
+
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
@@ -106,9 +111,12 @@ def django_setup(env: dict[str, str]) -> None:
     django.setup()
 
 
-def seed_order() -> tuple[int, int]:
-    """One location, product, stock, paid order and shipment with tracking: (order, shipment)."""
+def seed_shipments(total: int) -> None:
+    """N paid orders, each shipped with a tracking number and the buyer notified: the outbox
+    then holds N shipping confirmations and N webhook events."""
     from decimal import Decimal
+
+    from django.db import connection
 
     from colis.catalog.services import ProductData, product_create
     from colis.core.actor import Actor
@@ -116,60 +124,62 @@ def seed_order() -> tuple[int, int]:
     from colis.inventory.services import inventory_adjust
     from colis.locations.services import LocationData, location_create
     from colis.orders.drafts import LineDraft, OrderDraft
-    from colis.orders.services import order_create
+    from colis.orders.services import orders_create
 
     actor = Actor.system("bench")
     location = location_create(
         data=LocationData(name="Bench", address=dict(ingest.ADDRESS, phone="")), actor=actor
     )
-    product = product_create(data=ProductData(sku="N-1", title="x"), actor=actor)
+    product = product_create(data=ProductData(sku="N-1", title="Bench tee"), actor=actor)
     inventory_adjust(
         product_id=product.pk,
         location_id=location.pk,
         reason="received",
-        delta=100000,
+        delta=total + 10,
         actor=actor,
     )
-    result = order_create(
-        draft=OrderDraft(
-            email="buyer@example.com",
-            channel="api",
-            shipping_address=dict(ingest.ADDRESS),
-            currency="EUR",
-            financial_status="paid",
-            lines=(LineDraft(sku="N-1", quantity=1, unit_price=Decimal("12.50")),),
-        ),
-        actor=actor,
-    )
-    order_id = result.order.pk
-    shipment = shipment_create(
-        order_id=order_id,
-        draft=ShipmentDraft(
-            carrier="ups", tracking_numbers=["1Z5R89390357567127"], notify_customer=False
-        ),
-        actor=actor,
-    )
-    return order_id, shipment.pk
-
-
-def enqueue(kind: str, total: int, make: Callable[[int], dict[str, Any]], order_id: int) -> None:
-    from django.db import connection, transaction
-
-    from colis.core.outbox import Effect, outbox_enqueue_many
-
-    suffix = "email" if kind == "customer_email" else "webhook"
-    for start in range(0, total, CHUNK):
-        effects = [
-            Effect(
-                kind=kind,
-                idempotency_key=f"bench:{i}:{suffix}",
-                payload=make(i),
-                order_id=order_id,
+    order_ids: list[int] = []
+    for start in range(0, total, 500):
+        drafts = [
+            OrderDraft(
+                email=f"buyer{i}@example.com",
+                channel="api",
+                external_id=f"bench-{i}",
+                shipping_address=dict(ingest.ADDRESS),
+                currency="EUR",
+                financial_status="paid",
+                lines=(LineDraft(sku="N-1", quantity=1, unit_price=Decimal("12.50")),),
             )
-            for i in range(start, min(start + CHUNK, total))
+            for i in range(start, min(start + 500, total))
         ]
-        with transaction.atomic():
-            outbox_enqueue_many(effects)
+        order_ids += [r.order_id for r in orders_create(drafts=drafts, actor=actor)]
+    for order_id in order_ids:
+        shipment_create(
+            order_id=order_id,
+            draft=ShipmentDraft(carrier="ups", tracking_numbers=["1Z5R89390357567127"]),
+            actor=actor,
+        )
+    connection.close()
+
+
+def outbox_count(kind: str) -> int:
+    from colis.core.models import OutboxMessage
+
+    return OutboxMessage.objects.filter(kind=kind, status="pending").count()
+
+
+def outbox_delay(kind: str, seconds: float) -> None:
+    """Make the pending rows of `kind` due in `seconds` (so each phase times one kind)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from colis.core.models import OutboxMessage
+
+    OutboxMessage.objects.filter(kind=kind, status="pending").update(
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds)
+    )
     connection.close()
 
 
@@ -217,6 +227,8 @@ def worker_until(env: dict[str, str], log: Path, count: Counter, total: int) -> 
 
 
 def raw_smtp(port: int, total: int) -> float:
+    """Seconds to send `total` prebuilt messages over one smtplib connection (run this in its
+    own process: the server's process would share its interpreter lock)."""
     messages = []
     for i in range(total):
         msg = EmailMessage()
@@ -225,24 +237,36 @@ def raw_smtp(port: int, total: int) -> float:
         msg["Subject"] = "Your order has shipped"
         msg.set_content("Your order is on its way.\n" + "Tracking: 1Z5R89390357567127\n" * 10)
         msg.add_alternative("<p>Your order is on its way.</p>" * 10, subtype="html")
-        messages.append(msg)
+        messages.append((f"b{i}@example.com", msg.as_bytes(policy=email.policy.SMTP)))
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port, timeout=20) as conn:
-        for msg in messages:
-            conn.send_message(msg)
+        for to, data in messages:
+            conn.sendmail("shop@example.com", [to], data)
     return time.perf_counter() - started
 
 
 def raw_http(url: str, total: int) -> float:
+    """Seconds for `total` POSTs over one kept-alive connection (in its own process too)."""
+    parts = urlsplit(url)
     body = json.dumps({"id": "bench", "type": "shipment.created", "data": {"order_id": 1}}).encode()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
     started = time.perf_counter()
     for _ in range(total):
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=15) as response:
-            response.read(1024)
-    return time.perf_counter() - started
+        conn.request("POST", parts.path, body=body, headers={"Content-Type": "application/json"})
+        conn.getresponse().read()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def raw_in_process(kind: str, target: str, total: int) -> float:
+    out = subprocess.run(
+        [sys.executable, __file__, f"--raw-{kind}", target, str(total)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(out.stdout.strip())
 
 
 def report(name: str, total: int, elapsed: float, raw_elapsed: float, what: str) -> None:
@@ -258,12 +282,20 @@ def report(name: str, total: int, elapsed: float, raw_elapsed: float, what: str)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--emails", type=int, default=10000)
-    parser.add_argument("--webhooks", type=int, default=10000)
+    parser.add_argument("--count", type=int, default=10000, help="shipments, so emails and events")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    parser.add_argument("--raw-smtp", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--raw-http", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.raw_smtp:
+        print(raw_smtp(int(args.raw_smtp[0]), int(args.raw_smtp[1])))
+        return
+    if args.raw_http:
+        print(raw_http(args.raw_http[0], int(args.raw_http[1])))
+        return
 
+    total = args.count
     work = Path(tempfile.mkdtemp(prefix="colis-bench-notify-"))
     home = work / "home"
     home.mkdir()
@@ -285,46 +317,31 @@ def main() -> None:
         )
         subprocess.run([COLIS, "migrate"], env=env, check=True, capture_output=True)
         django_setup(env)
-        order_id, shipment_id = seed_order()
-        print(f"{args.db}: data in {work}")
-
-        # Emails.
-        enqueue(
-            "customer_email",
-            args.emails,
-            lambda i: {
-                "shipment_id": shipment_id,
-                "order_id": order_id,
-                "template": "shipping_confirmation",
-                "to": f"b{i}@example.com",
-                "event": "shipment.created",
-            },
-            order_id,
+        started = time.perf_counter()
+        seed_shipments(total)
+        queued = outbox_count("customer_email"), outbox_count("webhook_event")
+        print(
+            f"{args.db}: {total} orders shipped in {time.perf_counter() - started:.0f} s, "
+            f"queued {queued[0]} emails and {queued[1]} webhook events; data in {work}"
         )
-        elapsed = worker_until(env, work / "worker-emails.log", smtp.count, args.emails)
+
+        # Emails (the events wait).
+        outbox_delay("webhook_event", 86400)
+        elapsed = worker_until(env, work / "worker-emails.log", smtp.count, total)
         sent = smtp.count.value
-        raw_elapsed = raw_smtp(smtp_port, args.emails)
-        report("emails", args.emails, elapsed, raw_elapsed, "smtplib, one connection")
-        if sent > args.emails:
-            print(f"  note: the SMTP server received {sent} messages for {args.emails} rows")
+        raw_elapsed = raw_in_process("smtp", str(smtp_port), total)
+        report("emails", total, elapsed, raw_elapsed, "smtplib, one connection")
+        if sent > total:
+            print(f"  note: the SMTP server received {sent} messages for {total} rows")
 
         # Webhooks.
         url = f"http://127.0.0.1:{receiver.server_address[1]}/h"
         subscription_add(url)
-        enqueue(
-            "webhook_event",
-            args.webhooks,
-            lambda i: {
-                "shipment_id": shipment_id,
-                "order_id": order_id,
-                "event": "shipment.created",
-            },
-            order_id,
-        )
-        elapsed = worker_until(env, work / "worker-webhooks.log", hits, args.webhooks)
+        outbox_delay("webhook_event", 0)
+        elapsed = worker_until(env, work / "worker-webhooks.log", hits, total)
         hits.reset()
-        raw_elapsed = raw_http(url, args.webhooks)
-        report("webhooks", args.webhooks, elapsed, raw_elapsed, "urllib POSTs")
+        raw_elapsed = raw_in_process("http", url, total)
+        report("webhooks", total, elapsed, raw_elapsed, "POSTs, one kept-alive connection")
         for name in ("worker-emails.log", "worker-webhooks.log"):
             errors = [
                 line

@@ -146,6 +146,9 @@ LOGGING = {
 
 # Seconds after which an outbox row claimed by a worker that stopped answering is delivered again.
 COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", "300"))
+# Threads that share a worker's webhook deliveries (the rows of one order share one); emails
+# and other kinds go out one at a time on one more.
+COLIS_OUTBOX_LANES = max(1, int(os.environ.get("COLIS_OUTBOX_LANES", "4")))
 # Colis's own handlers, then any the installation adds.
 COLIS_OUTBOX_HANDLER_MODULES = [
     "colis.notifications.handlers",

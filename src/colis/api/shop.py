@@ -21,6 +21,9 @@ class ShopPatch(Schema):
     locale: str | None = Field(None, max_length=10)
     currency: str | None = Field(None, max_length=3)
     routing_strategy: str | None = Field(None, max_length=20)
+    email_sender_name: str | None = Field(None, max_length=200)
+    email_sender_address: str | None = Field(None, max_length=254)
+    email_reply_to: str | None = Field(None, max_length=254)
 
 
 def shop_out(shop: Shop) -> dict[str, Any]:
@@ -29,6 +32,9 @@ def shop_out(shop: Shop) -> dict[str, Any]:
         "locale": shop.locale,
         "currency": shop.currency,
         "routing_strategy": shop.routing_strategy,
+        "email_sender_name": shop.email_sender_name,
+        "email_sender_address": shop.email_sender_address,
+        "email_reply_to": shop.email_reply_to,
     }
 
 
@@ -38,7 +44,7 @@ def shop_read(request: HttpRequest) -> Any:
     return shop_out(shop_get())
 
 
-@router.patch("", summary="Change the shop's settings (name, locale, currency, routing strategy)")
+@router.patch("", summary="Change the shop's settings")
 def shop_change(request: HttpRequest, body: ShopPatch) -> Any:
     who = require(request, SETTINGS_WRITE)
     given = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}

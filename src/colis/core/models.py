@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 
@@ -13,6 +15,10 @@ class Shop(models.Model):
     currency = models.CharField(max_length=3, default="EUR")
     # How routing breaks ties between locations: "priority" (the merchant's order) or "most_stock".
     routing_strategy = models.CharField(max_length=20, default="priority")
+    # Buyer emails come from this name and address; blank: the shop's name and COLIS_EMAIL_FROM.
+    email_sender_name = models.CharField(max_length=200, blank=True, default="")
+    email_sender_address = models.CharField(max_length=254, blank=True, default="")
+    email_reply_to = models.CharField(max_length=254, blank=True, default="")
     demo_loaded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,6 +57,9 @@ class OutboxStatus(models.TextChoices):
 
 class OutboxMessage(models.Model):
     """An effect outside the database, written in the same transaction as its cause."""
+
+    # Not a column: what the handler's `prepare` loaded for this row in the worker's batch.
+    prepared: Any = None
 
     kind = models.CharField(max_length=40)
     idempotency_key = models.CharField(max_length=200, unique=True)

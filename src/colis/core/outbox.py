@@ -12,25 +12,43 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound
 from colis.core.models import OutboxMessage, OutboxStatus, WorkerHeartbeat
+from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[OutboxMessage], None]
-_HANDLERS: dict[str, Handler] = {}
+# A handler delivers one row. It may return a function of database writes that record what it
+# did (a delivery log, say): they run in one transaction with the row's delivered mark.
+Handler = Callable[[OutboxMessage], Callable[[], None] | None]
+ManyHandler = Callable[[Sequence[OutboxMessage]], None]
+Preparer = Callable[[Sequence[OutboxMessage]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    deliver: Handler | None = None
+    deliver_many: ManyHandler | None = None
+    prepare: Preparer | None = None
+    parallel: bool = False
+
+
+_HANDLERS: dict[str, _Registered] = {}
 
 BACKOFF_BASE_SECONDS = 10.0
 DEAD_WORKER_SECONDS = 30.0  # six missed heartbeats
@@ -38,25 +56,56 @@ BACKOFF_CAP_SECONDS = 6 * 3600.0
 
 
 class TemporaryFailure(Exception):
-    """The effect may succeed later: retry with backoff."""
+    """The effect may succeed later: retry with backoff.
+
+    `transport_down` says the way out itself failed (the mail server is unreachable): the rest
+    of the batch of the same kind is put back untried instead of failing one by one."""
+
+    def __init__(self, *args: object, transport_down: bool = False) -> None:
+        super().__init__(*args)
+        self.transport_down = transport_down
 
 
 class PermanentFailure(Exception):
     """The effect will never succeed as it is: stop and show it as failed."""
 
 
-def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that delivers outbox rows of `kind`."""
+def outbox_handler(
+    kind: str, *, prepare: Preparer | None = None, parallel: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register the function that delivers outbox rows of `kind`.
+
+    `prepare(messages)` runs once per claimed batch of this kind, before any of them is
+    delivered, and may set `message.prepared` on each (say, everything they need loaded in a
+    few queries); the handler must still work when `prepared` is None.
+
+    Rows of a kind go out one at a time per worker, so a crash can repeat at most the one in
+    flight; a `parallel` kind, whose far side recognises a repeat by its key anyway (webhooks
+    with their event id), is shared among the worker's lanes."""
 
     def register(fn: Handler) -> Handler:
-        _HANDLERS[kind] = fn
+        _HANDLERS[kind] = _Registered(deliver=fn, prepare=prepare, parallel=parallel)
+        return fn
+
+    return register
+
+
+def outbox_handler_many(kind: str) -> Callable[[ManyHandler], ManyHandler]:
+    """Register a handler for rows of `kind` whose effect only writes to the database: it takes
+    a lane's rows of this kind at once and runs in one transaction with their delivered marks,
+    so each effect happens exactly once. Should that transaction fail, the rows are retried one
+    by one, so one bad row does not hold back the others."""
+
+    def register(fn: ManyHandler) -> ManyHandler:
+        _HANDLERS[kind] = _Registered(deliver_many=fn)
         return fn
 
     return register
 
 
 def outbox_handler_for(kind: str) -> Handler | None:
-    return _HANDLERS.get(kind)
+    entry = _HANDLERS.get(kind)
+    return entry.deliver if entry else None
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
@@ -135,8 +184,13 @@ def outbox_enqueue_many(effects: Sequence[Effect]) -> list[int]:
     """Queue several effects in the caller's transaction with one insert; the worker's outbox
     pump (`outbox_pump`) picks them up. A key queued before is skipped (its row stays as it
     is). Returns the new rows' ids."""
+    return list(outbox_enqueue_keyed(effects).values())
+
+
+def outbox_enqueue_keyed(effects: Sequence[Effect]) -> dict[str, int]:
+    """`outbox_enqueue_many`, returning the new rows' ids by idempotency key."""
     if not effects:
-        return []
+        return {}
     from colis.core.bulk import bulk_insert
 
     now = timezone.now()
@@ -145,46 +199,249 @@ def outbox_enqueue_many(effects: Sequence[Effect]) -> list[int]:
          e.max_attempts, now, "", "", now)
         for e in effects
     ]  # fmt: skip
-    return [
-        r[0]
-        for r in bulk_insert(
-            OutboxMessage, OUTBOX_COLUMNS, rows, returning=("id",), on_conflict_skip=True
-        )
-    ]
+    inserted = bulk_insert(
+        OutboxMessage, OUTBOX_COLUMNS, rows, returning=("id", "idempotency_key"),
+        on_conflict_skip=True,
+    )  # fmt: skip
+    return {key: pk for pk, key in inserted}
 
 
-def outbox_pump(*, worker_id: str, limit: int = 100) -> int:
-    """Deliver up to `limit` due rows, oldest first; returns how many this call tried.
+def outbox_pump(
+    *,
+    worker_id: str,
+    limit: int = 200,
+    stop: threading.Event | None = None,
+    lanes: int = 1,
+) -> int:
+    """Claim up to `limit` due rows, oldest first, in one statement, and deliver them, recording
+    each outcome as soon as it is known; returns how many were claimed.
 
-    Rows queued with `outbox_enqueue_many` have no task of their own: the worker runs this in a
-    loop. A row that also has a task is delivered once all the same (the claim is fenced).
+    With `lanes` > 1 the rows of `parallel` kinds are shared among that many threads, each with
+    its own database and network connections, so one slow receiver does not hold up the rest;
+    the rows of one order share a lane, so they go out in the order they were queued. The other
+    rows go out one after the other on one more thread. (Lanes need committed rows: the worker,
+    not a test transaction.)
+
+    A batch never outlives half the claim's lease: rows still untried by then (or when `stop`
+    is set, or when the way out for their kind is down) are put back untouched, so no other
+    worker can take over a row this one may still send. A row that also has a task is
+    delivered once all the same (every claim and outcome is fenced).
     """
-    due = list(
-        OutboxMessage.objects.filter(
-            status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(outbox_deliver(message_id=pk, worker_id=worker_id) != "skipped" for pk in due)
+    batch = _claim(worker_id, limit=limit)
+    if not batch:
+        return 0
+    deadline = time.monotonic() + settings.COLIS_OUTBOX_LEASE_SECONDS / 2
+    _prepare(batch)
+    if lanes <= 1 or len(batch) == 1:
+        _lane(batch, worker_id, deadline, stop)
+        return len(batch)
+    groups: list[list[OutboxMessage]] = [[] for _ in range(lanes + 1)]
+    for message in batch:
+        entry = _HANDLERS.get(message.kind)
+        lane = (message.order_id or message.pk) % lanes if entry and entry.parallel else lanes
+        groups[lane].append(message)
+    pool = _lane_pool(lanes + 1)
+    futures = [pool.submit(_lane, g, worker_id, deadline, stop, True) for g in groups if g]
+    for future in futures:
+        future.result()
+    return len(batch)
 
 
-def _claim(message_id: int, worker_id: str) -> OutboxMessage | None:
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _lane_pool(lanes: int) -> ThreadPoolExecutor:
+    pool = _POOLS.get(lanes)
+    if pool is None:
+        pool = _POOLS[lanes] = ThreadPoolExecutor(lanes, thread_name_prefix="outbox-lane")
+    return pool
+
+
+def _lane(
+    messages: Sequence[OutboxMessage],
+    worker_id: str,
+    deadline: float,
+    stop: threading.Event | None,
+    pooled: bool = False,
+) -> None:
+    """Deliver these claimed rows one after the other (see `outbox_pump`)."""
+    if pooled:
+        close_old_connections()
+    many: dict[str, list[OutboxMessage]] = {}
+    for message in messages:
+        entry = _HANDLERS.get(message.kind)
+        if entry is not None and entry.deliver_many is not None:
+            many.setdefault(message.kind, []).append(message)
+    for kind, rows in many.items():
+        if _run_many(rows):
+            messages = [m for m in messages if m.kind != kind]
+    down: set[str] = set()
+    for i, message in enumerate(messages):
+        if time.monotonic() > deadline or (stop is not None and stop.is_set()):
+            _unclaim(messages[i:], worker_id)
+            return
+        if message.kind in down:
+            _unclaim([message], worker_id, delay=BACKOFF_BASE_SECONDS)
+            continue
+        try:
+            if _run(message) == "transport_down":
+                down.add(message.kind)
+        except Exception:
+            # Recording the outcome failed (the database went away): the claim stays and the
+            # lease hands the row to a worker again.
+            logger.exception("outbox: recording the outcome of %s failed", message.pk)
+
+
+def outbox_deliver(*, message_id: int, worker_id: str = "worker") -> str:
+    """Deliver one due row. Returns delivered, retry, failed, parked (no handler for its kind
+    yet) or skipped (not due or taken)."""
+    batch = _claim(worker_id, ids=[message_id])
+    if not batch:
+        return "skipped"
+    _prepare(batch)
+    outcome = _run(batch[0])
+    return "retry" if outcome == "transport_down" else outcome
+
+
+_CLAIM_SQL = """
+UPDATE core_outboxmessage SET status = %s, claimed_at = %s, claimed_by = %s,
+    attempts = attempts + 1
+WHERE status = %s AND id IN (
+    SELECT id FROM core_outboxmessage WHERE status = %s AND next_attempt_at <= %s {ids}
+    ORDER BY id LIMIT %s {lock})
+RETURNING id
+"""
+
+
+def _claim(
+    worker_id: str, *, limit: int = 1, ids: Sequence[int] | None = None
+) -> list[OutboxMessage]:
+    """Mark due rows in flight for this worker in one statement (concurrent claimers skip
+    each other's rows) and load them."""
     now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    id_filter = f"AND id IN ({in_list(ids)})" if ids else ""
+    params: list[Any] = [OutboxStatus.IN_FLIGHT, stamp, worker_id, OutboxStatus.PENDING,
+                         OutboxStatus.PENDING, stamp, *(ids or ()),
+                         len(ids) if ids else limit]  # fmt: skip
     with transaction.atomic():
-        message = (
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-            .first()
+        claimed = [r[0] for r in fetch_all(_CLAIM_SQL.format(ids=id_filter, lock=lock), params)]
+    if not claimed:
+        return []
+    return list(OutboxMessage.objects.filter(pk__in=claimed).order_by("pk"))
+
+
+def _unclaim(messages: Sequence[OutboxMessage], worker_id: str, *, delay: float = 0.0) -> None:
+    """Put claimed rows back untried (the attempt is not counted)."""
+    OutboxMessage.objects.filter(
+        pk__in=[m.pk for m in messages], status=OutboxStatus.IN_FLIGHT, claimed_by=worker_id
+    ).update(
+        status=OutboxStatus.PENDING,
+        attempts=F("attempts") - 1,
+        claimed_at=None,
+        claimed_by="",
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+
+
+def _prepare(batch: Sequence[OutboxMessage]) -> None:
+    kinds: dict[str, list[OutboxMessage]] = {}
+    for message in batch:
+        kinds.setdefault(message.kind, []).append(message)
+    for kind, messages in kinds.items():
+        entry = _HANDLERS.get(kind)
+        if entry is None or entry.prepare is None:
+            continue
+        try:
+            entry.prepare(messages)
+        except Exception:
+            # Each handler loads what it needs itself when nothing was prepared.
+            logger.exception("outbox: preparing a batch of %s failed", kind)
+            for message in messages:
+                message.prepared = None
+
+
+class _ClaimLost(Exception):
+    pass
+
+
+def _run_many(messages: Sequence[OutboxMessage]) -> bool:
+    """Deliver rows of one database-only kind in one transaction with their delivered marks.
+    Returns False (nothing written) when they are to be tried one by one instead."""
+    deliver_many = _HANDLERS[messages[0].kind].deliver_many
+    assert deliver_many is not None
+    try:
+        with transaction.atomic():
+            deliver_many(messages)
+            if _record_delivered_many(messages) != len(messages):
+                raise _ClaimLost
+    except Exception as exc:
+        logger.info("outbox: %s rows of %s go one by one: %s", len(messages), messages[0].kind, exc)
+        return False
+    return True
+
+
+def _run(message: OutboxMessage) -> str:
+    """Deliver one claimed row and record the outcome: delivered, retry, failed, parked,
+    skipped (the claim was taken over meanwhile) or transport_down (retry; the way out for
+    this kind is down)."""
+    entry = _HANDLERS.get(message.kind)
+    if entry is None:
+        _park(message)
+        return "parked"
+    try:
+        if entry.deliver_many is not None:
+            with transaction.atomic():
+                entry.deliver_many([message])
+                if not _record_delivered(message):
+                    raise _ClaimLost
+            return "delivered"
+        assert entry.deliver is not None
+        after = entry.deliver(message)
+    except _ClaimLost:
+        return "skipped"
+    except PermanentFailure as exc:
+        _record_failure(message, f"{type(exc).__name__}: {exc}", permanent=True)
+        return "failed"
+    except Exception as exc:
+        logger.warning(
+            "outbox %s (%s) attempt %s failed: %s", message.pk, message.kind, message.attempts, exc
         )
-        if message is None:
-            return None
-        message.status = OutboxStatus.IN_FLIGHT
-        message.claimed_at = now
-        message.claimed_by = worker_id
-        message.attempts += 1
-        message.save(update_fields=["status", "claimed_at", "claimed_by", "attempts"])
-    return message
+        _record_failure(message, f"{type(exc).__name__}: {exc}", permanent=False)
+        if message.status == OutboxStatus.FAILED:
+            return "failed"
+        return "transport_down" if getattr(exc, "transport_down", False) else "retry"
+    if after is None:
+        _record_delivered(message)
+    else:
+        with transaction.atomic():
+            if _record_delivered(message):
+                after()
+    return "delivered"
+
+
+_DELIVERED_SQL = (
+    "UPDATE core_outboxmessage SET status = %s, delivered_at = %s, claimed_at = NULL, "
+    "last_error = '' WHERE id IN ({ids}) AND status = %s AND claimed_by = %s"
+)
+
+
+def _record_delivered(message: OutboxMessage) -> bool:
+    """Mark the row delivered, if the claim is still ours (fenced). One plain statement: it
+    runs once per message sent."""
+    return _record_delivered_many([message]) == 1
+
+
+def _record_delivered_many(messages: Sequence[OutboxMessage]) -> int:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    ids = [m.pk for m in messages]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DELIVERED_SQL.format(ids=in_list(ids)),
+            [OutboxStatus.DELIVERED, now, *ids, OutboxStatus.IN_FLIGHT, messages[0].claimed_by],
+        )
+        return cursor.rowcount
 
 
 def _record_failure(message: OutboxMessage, error: str, *, permanent: bool) -> None:
@@ -246,38 +503,6 @@ def _park(message: OutboxMessage) -> None:
         next_attempt_at=timezone.now() + timedelta(seconds=PARK_SECONDS),
         last_error=f"No handler delivers {message.kind!r} yet; kept for later.",
     )
-
-
-def outbox_deliver(*, message_id: int, worker_id: str = "worker") -> str:
-    """Deliver one due row. Returns delivered, retry, failed, parked (no handler for its kind
-    yet) or skipped (not due or taken)."""
-    message = _claim(message_id, worker_id)
-    if message is None:
-        return "skipped"
-    handler = outbox_handler_for(message.kind)
-    if handler is None:
-        _park(message)
-        return "parked"
-    try:
-        handler(message)
-    except PermanentFailure as exc:
-        _record_failure(message, f"{type(exc).__name__}: {exc}", permanent=True)
-        return "failed"
-    except Exception as exc:
-        logger.warning(
-            "outbox %s (%s) attempt %s failed: %s", message.pk, message.kind, message.attempts, exc
-        )
-        _record_failure(message, f"{type(exc).__name__}: {exc}", permanent=False)
-        return "failed" if message.status == OutboxStatus.FAILED else "retry"
-    OutboxMessage.objects.filter(
-        pk=message.pk, status=OutboxStatus.IN_FLIGHT, claimed_by=message.claimed_by
-    ).update(
-        status=OutboxStatus.DELIVERED,
-        delivered_at=timezone.now(),
-        claimed_at=None,
-        last_error="",
-    )
-    return "delivered"
 
 
 def outbox_retry(*, message_id: int, actor: Actor) -> OutboxMessage:

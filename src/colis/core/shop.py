@@ -1,9 +1,12 @@
-"""The shop's own settings (one row): name, language, currency, routing strategy."""
+"""The shop's own settings (one row): name, language, currency, routing strategy, email
+sender."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from colis.core.actor import Actor
@@ -23,11 +26,26 @@ class ShopData(Given):
     locale: str = UNSET
     currency: str = UNSET
     routing_strategy: str = UNSET
+    email_sender_name: str = UNSET
+    email_sender_address: str = UNSET
+    email_reply_to: str = UNSET
+
+
+def _address_ok(value: str) -> bool:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        return False
+    return True
 
 
 def shop_get() -> Shop:
     shop, _ = Shop.objects.get_or_create(pk=1)
     return shop
+
+
+def _has_line_break(value: str) -> bool:
+    return "\n" in value or "\r" in value
 
 
 def shop_update(*, data: ShopData, actor: Actor) -> Shop:
@@ -43,6 +61,13 @@ def shop_update(*, data: ShopData, actor: Actor) -> Shop:
         errors["currency"] = "An ISO 4217 currency code."
     if "routing_strategy" in values and values["routing_strategy"] not in STRATEGIES:
         errors["routing_strategy"] = f"One of {', '.join(STRATEGIES)}."
+    if "email_sender_name" in values and (
+        len(values["email_sender_name"]) > 200 or _has_line_break(values["email_sender_name"])
+    ):
+        errors["email_sender_name"] = "At most 200 characters, on one line."
+    for key in ("email_sender_address", "email_reply_to"):
+        if values.get(key) and not _address_ok(values[key]):
+            errors[key] = "An email address, or empty for the default."
     if errors:
         raise ValidationError(
             "The shop settings are not valid.", code="invalid_shop", fields=errors
@@ -50,7 +75,7 @@ def shop_update(*, data: ShopData, actor: Actor) -> Shop:
     with transaction.atomic():
         shop = Shop.objects.select_for_update().get_or_create(pk=1)[0]
         for key, value in values.items():
-            setattr(shop, key, value.strip() if key == "name" else value)
+            setattr(shop, key, value.strip() if isinstance(value, str) else value)
         shop.save()
         event_record(
             subject_type="shop", subject_id=1, kind="shop_updated", actor=actor, data=values

@@ -117,7 +117,7 @@ def _pump(worker_id: str, stop: threading.Event) -> None:
         tried = 0
         try:
             close_old_connections()
-            tried = outbox_pump(worker_id=worker_id)
+            tried = outbox_pump(worker_id=worker_id, stop=stop, lanes=settings.COLIS_OUTBOX_LANES)
         except Exception:
             logger.exception("outbox pump failed")
         if not tried:

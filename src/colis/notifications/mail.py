@@ -8,6 +8,7 @@ answer may succeed later (TemporaryFailure).
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import smtplib
 import socket
@@ -15,12 +16,14 @@ import ssl
 import sys
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
+from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
+from colis.core.models import Shop
 from colis.core.outbox import PermanentFailure, TemporaryFailure
 
 TIMEOUT_SECONDS = 20.0
@@ -39,24 +42,86 @@ class MailUrl:
 def message_id(idempotency_key: str) -> str:
     """The same outbox row always makes the same Message-ID, so a repeat is recognisable."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-    domain = settings.EMAIL_MESSAGE_ID_DOMAIN or socket.getfqdn() or "colis.local"
-    return f"<{digest}@{domain}>"
+    return f"<{digest}@{settings.EMAIL_MESSAGE_ID_DOMAIN or _host_name()}>"
+
+
+@cache
+def _host_name() -> str:
+    return socket.getfqdn() or "colis.local"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Sender:
+    name: str
+    address: str
+    reply_to: str = ""
+
+
+def shop_sender(shop: Shop) -> Sender:
+    """Who buyer emails come from: the shop's sender settings, else its name and
+    COLIS_EMAIL_FROM."""
+    return Sender(
+        name=shop.email_sender_name or shop.name,
+        address=shop.email_sender_address or settings.EMAIL_FROM_ADDRESS,
+        reply_to=shop.email_reply_to,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutgoingEmail:
+    """A message ready for the wire: its envelope and its bytes (CRLF line ends)."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _header(value: str) -> str:
+    value = _one_line(value)
+    return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
+
+
+def _part(text: str, subtype: str) -> bytes:
+    """One text part, UTF-8, quoted-printable (lines of at most 76 characters)."""
+    body = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True, header=False)
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode() + body.replace(b"\n", b"\r\n")
 
 
 def email_build(
-    *, sender_name: str, to: str, subject: str, text: str, key: str, html: str = ""
-) -> EmailMessage:
-    """A message from the shop (COLIS_EMAIL_FROM), with its Message-ID made from `key`."""
-    message = EmailMessage()
-    message["From"] = formataddr((sender_name, settings.EMAIL_FROM_ADDRESS))
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id(key)
-    message.set_content(text)
+    *, sender: Sender, to: str, subject: str, text: str, key: str, html: str = ""
+) -> OutgoingEmail:
+    """A message from `sender`, with its Message-ID made from `key`: a text part, and an HTML
+    alternative when given. Header values are kept to one line each."""
+    mid = message_id(key)
+    to = _one_line(to)
+    headers = [
+        f"From: {formataddr((_one_line(sender.name), sender.address), charset='utf-8')}",
+        f"To: {to}",
+        *([f"Reply-To: {_one_line(sender.reply_to)}"] if sender.reply_to else []),
+        f"Subject: {_header(subject)}",
+        f"Date: {formatdate(localtime=False)}",
+        f"Message-ID: {mid}",
+        "MIME-Version: 1.0",
+    ]
     if html:
-        message.add_alternative(html, subtype="html")
-    return message
+        boundary = f"=_{mid[1:41]}"
+        kind = f'Content-Type: multipart/alternative; boundary="{boundary}"'
+        head = "\r\n".join([*headers, kind])
+        sep = f"\r\n--{boundary}\r\n".encode()
+        data = (
+            head.encode() + b"\r\n" + sep + _part(text, "plain") + sep + _part(html, "html")
+            + f"\r\n--{boundary}--\r\n".encode()
+        )  # fmt: skip
+    else:
+        data = "\r\n".join(headers).encode() + b"\r\n" + _part(text, "plain") + b"\r\n"
+    return OutgoingEmail(sender=sender.address, recipient=parseaddr(to)[1] or to, data=data)
 
 
 def mail_url(raw: str | None = None) -> MailUrl:
@@ -108,24 +173,32 @@ def mail_close() -> None:
             conn.close()
 
 
-def mail_send(message: EmailMessage) -> None:
+def mail_send(message: OutgoingEmail) -> None:
     """Send one message. Raises PermanentFailure or TemporaryFailure."""
     url = mail_url()
     if url.scheme == "console":
-        sys.stdout.write(message.as_string() + "\n")
+        sys.stdout.write(message.data.decode("ascii", "replace").replace("\r\n", "\n") + "\n")
         sys.stdout.flush()
         return
+    sender, recipient = message.sender, message.recipient
+    if not recipient.isascii() or not sender.isascii():
+        raise PermanentFailure(f"The address {recipient!r} cannot be sent to without SMTPUTF8.")
     for attempt in (1, 2):
         try:
-            _connection(url).send_message(message)
+            _connection(url).sendmail(sender, [recipient], message.data)
             return
         except smtplib.SMTPServerDisconnected as exc:
             # A reused connection the server closed while idle: open a new one, once.
             mail_close()
             if attempt == 2:
-                raise TemporaryFailure(f"The mail server closed the connection: {exc}") from exc
+                raise TemporaryFailure(
+                    f"The mail server closed the connection: {exc}", transport_down=True
+                ) from exc
         except smtplib.SMTPRecipientsRefused as exc:
-            mail_close()
+            # The connection stays usable (smtplib reset the transaction).
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(400 <= code < 500 for code in codes):
+                raise TemporaryFailure(f"Recipient deferred: {exc.recipients}") from exc
             raise PermanentFailure(f"Recipient refused: {exc.recipients}") from exc
         except smtplib.SMTPResponseException as exc:
             mail_close()
@@ -134,7 +207,12 @@ def mail_send(message: EmailMessage) -> None:
                 raise PermanentFailure(
                     f"The mail server refused the message: {message_text}"
                 ) from exc
-            raise TemporaryFailure(f"The mail server deferred the message: {message_text}") from exc
+            raise TemporaryFailure(
+                f"The mail server deferred the message: {message_text}",
+                transport_down=exc.smtp_code == 421,
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             mail_close()
-            raise TemporaryFailure(f"The mail server is unreachable: {exc}") from exc
+            raise TemporaryFailure(
+                f"The mail server is unreachable: {exc}", transport_down=True
+            ) from exc

@@ -7,10 +7,10 @@ strings, numbers), never model instances, settings or files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-from liquid import Environment
+from liquid import BoundTemplate, Environment
 from liquid.exceptions import LiquidError
 
 from colis.notifications.defaults import DEFAULTS, LOCALES
@@ -26,6 +26,13 @@ class _Sandbox(Environment):
 @cache
 def _env(html: bool) -> Environment:
     return _Sandbox(autoescape=html)
+
+
+@lru_cache(maxsize=512)
+def _parsed(html: bool, source: str) -> BoundTemplate:
+    """Parsed once per process: the defaults and the merchant's current versions stay parsed
+    (a changed template is a new source, parsed on first use)."""
+    return _env(html).from_string(source)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,7 +56,7 @@ def parts_render(parts: dict[str, str], context: dict[str, Any]) -> RenderedEmai
     out = {}
     for part in ("subject", "text", "html"):
         try:
-            out[part] = _env(part == "html").from_string(parts[part]).render(**context)
+            out[part] = _parsed(part == "html", parts[part]).render(**context)
         except LiquidError as exc:
             exc.part = part  # type: ignore[attr-defined]
             raise

@@ -9,7 +9,7 @@ from typing import Any
 from colis.core.models import OutboxMessage, Shop
 from colis.core.outbox import PermanentFailure, outbox_handler
 from colis.fulfillment.models import FulfillmentOrder
-from colis.notifications.mail import email_build, mail_send
+from colis.notifications.mail import email_build, mail_send, shop_sender
 from colis.partners.models import FulfillmentService, NotifyMethod
 from colis.webhooks.signing import signed_post
 
@@ -67,7 +67,7 @@ def _email(service: FulfillmentService, key: str, payload: dict[str, Any]) -> No
     ]
     mail_send(
         email_build(
-            sender_name=shop.name,
+            sender=shop_sender(shop),
             to=service.email,
             subject=subject,
             text="\n".join(lines) + "\n",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.models import OutboxMessage
 from colis.core.outbox import Effect, outbox_enqueue_many
 from colis.core.patch import UNSET, Given
 from colis.core.timeline import event_record
@@ -96,13 +97,19 @@ def delivery_redeliver(*, delivery_id: int, actor: Actor) -> WebhookDelivery:
         if delivery.status in ("pending", "retrying"):
             raise Conflict("This delivery is still being sent.", code="webhook_delivery_pending")
         now = timezone.now()
+        first = OutboxMessage.objects.filter(pk=delivery.outbox_message_id).first()
+        event = first.payload if first is not None else {}
         [pk] = outbox_enqueue_many(
             [
                 Effect(
                     kind="webhook_delivery",
                     idempotency_key=f"{delivery.event_id}:sub{delivery.subscription_id}:again:"
                     f"{int(now.timestamp() * 1e6)}",
-                    payload={"delivery_id": delivery.pk},
+                    payload={
+                        "delivery_id": delivery.pk,
+                        "data": event.get("data") or {},
+                        "created_at": event.get("created_at"),
+                    },
                     max_attempts=MAX_ATTEMPTS,
                 )
             ]
