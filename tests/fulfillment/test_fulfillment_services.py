@@ -75,6 +75,8 @@ def test_an_fo_routed_to_a_supplier_is_submitted_and_it_answers_with_its_token(a
     assert sorted(m.payload["event"] for m in events) == [
         "fulfillment_order.accepted",
         "fulfillment_order.submitted",
+        "order.created",
+        "order.updated",
     ]
     twice = supplier.post(f"{FOS}/{fo['id']}/accept")
     assert twice.status_code == 409 and twice.json()["code"] == "request_not_submitted"

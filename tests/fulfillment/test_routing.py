@@ -168,6 +168,7 @@ def test_cancelling_an_order_queues_the_buyer_email_and_the_webhook(api, shop):
         ("customer_email", "order_cancelled"),
         ("webhook_event", "fulfillment_order.cancelled"),
         ("webhook_event", "order.cancelled"),
+        ("webhook_event", "order.created"),
     ]
     # cancelling is not repeated, nor are its effects
     assert api.post(f"{ORDERS}/{order['id']}/cancel").status_code == 409

@@ -15,6 +15,7 @@ from colis.core.models import Shop
 from colis.fulfillment.models import Shipment
 from colis.notifications.context import email_context
 from colis.notifications.templates import (
+    SAMPLE_CONTEXT,
     TemplateView,
     template_get,
     template_list,
@@ -86,7 +87,14 @@ def templates_preview(request: HttpRequest, name: str, body: PreviewIn) -> Any:
             if shipment is None:
                 raise NotFound("No such shipment on this order.", code="shipment_not_found")
         shop = Shop.objects.filter(pk=1).first() or Shop()
-        context = email_context(order=order, shipment=shipment, shop=shop)
+        # A hold or refund email previewed on a real order shows sample hold and refund values.
+        context = email_context(
+            order=order,
+            shipment=shipment,
+            shop=shop,
+            locale=body.locale or "en",
+            extra={"hold": SAMPLE_CONTEXT["hold"], "refund": {"amount": order.total}},
+        )
     draft = {"subject": body.subject, "text": body.text, "html": body.html}
     rendered = template_preview(name=name, locale=body.locale, draft=draft, context=context)
     return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}

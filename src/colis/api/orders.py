@@ -80,6 +80,7 @@ class OrderIn(BaseModel):
     ship_by: datetime | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     note: str | None = Field(None, max_length=5000)
+    notify_customer: bool = False
 
     @field_validator("ship_by")
     @classmethod
@@ -120,6 +121,7 @@ class OrderIn(BaseModel):
             ship_by=self.ship_by,
             tags=tuple(t[:64] for t in self.tags),
             note=self.note or "",
+            notify_customer=self.notify_customer,
         )
 
 

@@ -30,3 +30,20 @@ def parse_amount(value: object) -> Decimal | None:
     if amount.as_tuple().exponent < -4:  # type: ignore[operator]
         return None
     return amount
+
+
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+
+
+def money_format(amount: Decimal | None, currency: str, locale: str = "en") -> str:
+    """An amount for people to read: "€12.50" in English, "12,50 €" in French; two decimals
+    (none for JPY), the code when there is no common symbol."""
+    if amount is None:
+        return ""
+    places = 0 if currency == "JPY" else 2
+    text = f"{amount:,.{places}f}"
+    symbol = _SYMBOLS.get(currency)
+    if locale == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+        return f"{text}\u00a0{symbol or currency}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"

@@ -187,20 +187,33 @@ def outbox_enqueue_many(effects: Sequence[Effect]) -> list[int]:
     return list(outbox_enqueue_keyed(effects).values())
 
 
+def outbox_enqueue_new(effects: Sequence[Effect]) -> None:
+    """Queue effects whose keys cannot exist yet (they name rows created in this transaction),
+    on the bulk path: no conflict check, hundreds of rows a statement."""
+    if not effects:
+        return
+    from colis.core.bulk import bulk_insert
+
+    bulk_insert(OutboxMessage, OUTBOX_COLUMNS, _outbox_rows(effects))
+
+
+def _outbox_rows(effects: Sequence[Effect]) -> list[tuple[Any, ...]]:
+    now = timezone.now()
+    return [
+        (e.kind, e.idempotency_key, e.payload, e.order_id, OutboxStatus.PENDING, 0,
+         e.max_attempts, now, "", "", now)
+        for e in effects
+    ]  # fmt: skip
+
+
 def outbox_enqueue_keyed(effects: Sequence[Effect]) -> dict[str, int]:
     """`outbox_enqueue_many`, returning the new rows' ids by idempotency key."""
     if not effects:
         return {}
     from colis.core.bulk import bulk_insert
 
-    now = timezone.now()
-    rows = [
-        (e.kind, e.idempotency_key, e.payload, e.order_id, OutboxStatus.PENDING, 0,
-         e.max_attempts, now, "", "", now)
-        for e in effects
-    ]  # fmt: skip
     inserted = bulk_insert(
-        OutboxMessage, OUTBOX_COLUMNS, rows, returning=("id", "idempotency_key"),
+        OutboxMessage, OUTBOX_COLUMNS, _outbox_rows(effects), returning=("id", "idempotency_key"),
         on_conflict_skip=True,
     )  # fmt: skip
     return {key: pk for pk, key in inserted}

@@ -20,6 +20,7 @@ from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_row, events_insert
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, Shipment
 from colis.fulfillment.status import LIVE_FO, PACKED, VERIFICATION_HOLDS, ShipmentStatus
+from colis.orders.effects import Updated, orders_updated_queue
 from colis.orders.models import Order, OrderLine
 from colis.orders.status import (
     STATUS_NAMES,
@@ -151,6 +152,7 @@ def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> dict[int, tupl
     updates: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
     out: dict[int, tuple[int, str]] = {}
+    changed: list[Updated] = []
     for order_id, state in states.items():
         fulfillment = fulfillment_status_derive(
             state.lines, fo_states=state.fo_states, fo_requests=state.fo_requests
@@ -179,6 +181,15 @@ def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> dict[int, tupl
                 )
             )
         updates.append((status, str(fulfillment), now, order_id))
+        changed.append(
+            Updated(
+                order_id=order_id,
+                status=status,
+                fulfillment_status=str(fulfillment),
+                previous_status=state.status,
+                previous_fulfillment_status=state.fulfillment_status,
+            )
+        )
     if updates:
         with connection.cursor() as cursor:
             cursor.executemany(
@@ -187,4 +198,5 @@ def orders_progress(*, order_ids: Sequence[int], actor: Actor) -> dict[int, tupl
                 updates,
             )
     events_insert(events)
+    orders_updated_queue(changed, now)
     return out

@@ -3,15 +3,30 @@ shipment), never the models themselves."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from colis.core.models import Shop
+from colis.core.money import money_format, parse_amount
 from colis.fulfillment.models import Shipment
 from colis.orders.models import Order
 
 
-def email_context(*, order: Order, shipment: Shipment | None, shop: Shop) -> dict[str, Any]:
+def email_context(
+    *,
+    order: Order,
+    shipment: Shipment | None,
+    shop: Shop,
+    locale: str = "en",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`extra` is what the queued message carries: `hold` ({reason}) for a hold email, `refund`
+    ({amount, reason}) for a refund."""
     lines = {ln.pk: ln for ln in order.lines.all()}
+
+    def money(amount: Decimal | None) -> str:
+        return money_format(amount, order.currency, locale)
+
     items = []
     if shipment is not None:
         for sl in shipment.lines.all():
@@ -21,9 +36,17 @@ def email_context(*, order: Order, shipment: Shipment | None, shop: Shop) -> dic
             )
     else:
         items = [
-            {"sku": ln.sku, "title": ln.title, "quantity": ln.quantity} for ln in lines.values()
+            {
+                "sku": ln.sku,
+                "title": ln.title,
+                "quantity": ln.quantity,
+                "price": money(ln.unit_price),
+                "line_total": money(ln.unit_price * ln.quantity),
+            }
+            for ln in lines.values()
         ]
     address = order.shipping_address or {}
+    extra = extra or {}
     context: dict[str, Any] = {
         "shop": {"name": shop.name},
         "order": {
@@ -32,6 +55,12 @@ def email_context(*, order: Order, shipment: Shipment | None, shop: Shop) -> dic
             "email": order.email,
             "shipping_method": order.shipping_method,
             "cancel_reason": order.cancel_reason,
+            "currency": order.currency,
+            "subtotal": money(order.subtotal),
+            "shipping_price": money(order.shipping_price),
+            "tax_total": money(order.tax_total),
+            "discount_total": money(order.discount_total),
+            "total": money(order.total),
             "shipping_address": {
                 k: str(address.get(k, "") or "")
                 for k in (
@@ -49,6 +78,11 @@ def email_context(*, order: Order, shipment: Shipment | None, shop: Shop) -> dic
         "items": items,
         "shipment": None,
         "tracking": [],
+        "hold": {"reason": str((extra.get("hold") or {}).get("reason", ""))},
+        "refund": {
+            "amount": money(parse_amount((extra.get("refund") or {}).get("amount"))),
+            "reason": str((extra.get("refund") or {}).get("reason", "")),
+        },
     }
     if shipment is not None:
         urls = list(shipment.tracking_urls)

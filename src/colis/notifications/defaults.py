@@ -12,7 +12,63 @@ _TRACKING_TEXT = """{% for t in tracking %}{{ t.number }}{% if t.url %}: {{ t.ur
 _TRACKING_HTML = """<ul>{% for t in tracking %}<li>{% if t.url %}<a href="{{ t.url }}">\
 {{ t.number }}</a>{% else %}{{ t.number }}{% endif %}</li>{% endfor %}</ul>"""
 
+_PRICED_TEXT = """{% for item in items %}- {{ item.quantity }} × {{ item.title }} ({{ item.sku }}) \
+{{ item.line_total }}
+{% endfor %}"""
+_PRICED_HTML = """<table>{% for item in items %}<tr><td>{{ item.quantity }} ×</td>\
+<td>{{ item.title }} ({{ item.sku }})</td><td>{{ item.line_total }}</td></tr>{% endfor %}</table>"""
+_ADDRESS_TEXT = """{{ order.shipping_address.name }}
+{% if order.shipping_address.company %}{{ order.shipping_address.company }}
+{% endif %}{{ order.shipping_address.line1 }}
+{% if order.shipping_address.line2 %}{{ order.shipping_address.line2 }}
+{% endif %}{{ order.shipping_address.postal_code }} {{ order.shipping_address.city }}\
+{% if order.shipping_address.region %} {{ order.shipping_address.region }}{% endif %}
+{{ order.shipping_address.country }}
+"""
+_ADDRESS_HTML = """<p>{{ order.shipping_address.name }}<br>\
+{% if order.shipping_address.company %}{{ order.shipping_address.company }}<br>{% endif %}\
+{{ order.shipping_address.line1 }}<br>\
+{% if order.shipping_address.line2 %}{{ order.shipping_address.line2 }}<br>{% endif %}\
+{{ order.shipping_address.postal_code }} {{ order.shipping_address.city }}\
+{% if order.shipping_address.region %} {{ order.shipping_address.region }}{% endif %}<br>\
+{{ order.shipping_address.country }}</p>"""
+
 DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
+    "order_confirmation": {
+        "en": {
+            "subject": "Order {{ order.number }} confirmed",
+            "text": "Hello {{ order.buyer_name }},\n\nThank you for your order "
+            "{{ order.number }}. Here is what you ordered:\n\n"
+            + _PRICED_TEXT
+            + "\nShipping: {{ order.shipping_price }}\nTotal: {{ order.total }}\n\n"
+            "It will be sent to:\n" + _ADDRESS_TEXT + "\nWe will tell you when it ships.\n\n"
+            "{{ shop.name }}\n",
+            "html": "<p>Hello {{ order.buyer_name }},</p><p>Thank you for your order "
+            "<strong>{{ order.number }}</strong>. Here is what you ordered:</p>"
+            + _PRICED_HTML
+            + "<p>Shipping: {{ order.shipping_price }}<br><strong>Total: {{ order.total }}"
+            "</strong></p><p>It will be sent to:</p>"
+            + _ADDRESS_HTML
+            + "<p>We will tell you when it ships.</p><p>{{ shop.name }}</p>",
+        },
+        "fr": {
+            "subject": "Commande {{ order.number }} confirmée",
+            "text": "Bonjour {{ order.buyer_name }},\n\nMerci pour votre commande "
+            "{{ order.number }}. Voici ce que vous avez commandé :\n\n"
+            + _PRICED_TEXT
+            + "\nLivraison : {{ order.shipping_price }}\nTotal : {{ order.total }}\n\n"
+            "Elle sera envoyée à :\n"
+            + _ADDRESS_TEXT
+            + "\nNous vous préviendrons de son expédition.\n\n{{ shop.name }}\n",
+            "html": "<p>Bonjour {{ order.buyer_name }},</p><p>Merci pour votre commande "
+            "<strong>{{ order.number }}</strong>. Voici ce que vous avez commandé :</p>"
+            + _PRICED_HTML
+            + "<p>Livraison : {{ order.shipping_price }}<br><strong>Total : {{ order.total }}"
+            "</strong></p><p>Elle sera envoyée à :</p>"
+            + _ADDRESS_HTML
+            + "<p>Nous vous préviendrons de son expédition.</p><p>{{ shop.name }}</p>",
+        },
+    },
     "shipping_confirmation": {
         "en": {
             "subject": "Your order {{ order.number }} is on its way",
@@ -104,6 +160,60 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "html": "<p>Bonjour {{ order.buyer_name }},</p><p>Votre commande <strong>"
             "{{ order.number }}</strong> a été annulée.{% if order.cancel_reason %} Motif : "
             "{{ order.cancel_reason }}.{% endif %}</p><p>{{ shop.name }}</p>",
+        },
+    },
+    "fulfillment_on_hold": {
+        "en": {
+            "subject": "Please check the address of your order {{ order.number }}",
+            "text": "Hello {{ order.buyer_name }},\n\nWe are holding your order "
+            "{{ order.number }} because we could not confirm its shipping address:\n\n"
+            + _ADDRESS_TEXT
+            + "\nPlease reply to this email with the correct address, or to confirm this one, "
+            "and we will ship it right away.\n\n{{ shop.name }}\n",
+            "html": "<p>Hello {{ order.buyer_name }},</p><p>We are holding your order "
+            "<strong>{{ order.number }}</strong> because we could not confirm its shipping "
+            "address:</p>"
+            + _ADDRESS_HTML
+            + "<p>Please reply to this email with the correct address, or to confirm this one, "
+            "and we will ship it right away.</p><p>{{ shop.name }}</p>",
+        },
+        "fr": {
+            "subject": "Merci de vérifier l'adresse de votre commande {{ order.number }}",
+            "text": "Bonjour {{ order.buyer_name }},\n\nNous retenons votre commande "
+            "{{ order.number }} car nous n'avons pas pu confirmer son adresse de livraison :\n\n"
+            + _ADDRESS_TEXT
+            + "\nMerci de répondre à ce message avec la bonne adresse, ou pour confirmer "
+            "celle-ci, et nous l'expédierons aussitôt.\n\n{{ shop.name }}\n",
+            "html": "<p>Bonjour {{ order.buyer_name }},</p><p>Nous retenons votre commande "
+            "<strong>{{ order.number }}</strong> car nous n'avons pas pu confirmer son adresse "
+            "de livraison :</p>"
+            + _ADDRESS_HTML
+            + "<p>Merci de répondre à ce message avec la bonne adresse, ou pour confirmer "
+            "celle-ci, et nous l'expédierons aussitôt.</p><p>{{ shop.name }}</p>",
+        },
+    },
+    "refund": {
+        "en": {
+            "subject": "Refund for your order {{ order.number }}",
+            "text": "Hello {{ order.buyer_name }},\n\nWe have refunded {{ refund.amount }} for "
+            "your order {{ order.number }}.{% if refund.reason %} Reason: {{ refund.reason }}."
+            "{% endif %} Depending on your bank, it can take a few days to appear.\n\n"
+            "{{ shop.name }}\n",
+            "html": "<p>Hello {{ order.buyer_name }},</p><p>We have refunded <strong>"
+            "{{ refund.amount }}</strong> for your order <strong>{{ order.number }}</strong>."
+            "{% if refund.reason %} Reason: {{ refund.reason }}.{% endif %} Depending on your "
+            "bank, it can take a few days to appear.</p><p>{{ shop.name }}</p>",
+        },
+        "fr": {
+            "subject": "Remboursement de votre commande {{ order.number }}",
+            "text": "Bonjour {{ order.buyer_name }},\n\nNous avons remboursé {{ refund.amount }} "
+            "pour votre commande {{ order.number }}.{% if refund.reason %} Motif : "
+            "{{ refund.reason }}.{% endif %} Selon votre banque, il peut apparaître sous "
+            "quelques jours.\n\n{{ shop.name }}\n",
+            "html": "<p>Bonjour {{ order.buyer_name }},</p><p>Nous avons remboursé <strong>"
+            "{{ refund.amount }}</strong> pour votre commande <strong>{{ order.number }}"
+            "</strong>.{% if refund.reason %} Motif : {{ refund.reason }}.{% endif %} Selon "
+            "votre banque, il peut apparaître sous quelques jours.</p><p>{{ shop.name }}</p>",
         },
     },
 }

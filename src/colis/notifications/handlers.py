@@ -99,7 +99,13 @@ def _compose(message: OutboxMessage, inputs: EmailInputs, to: str) -> Composed:
     assert inputs.order is not None
     name = message.payload["template"]
     locale = locale_pick(inputs.order.locale, inputs.shop.locale)
-    context = email_context(order=inputs.order, shipment=inputs.shipment, shop=inputs.shop)
+    context = email_context(
+        order=inputs.order,
+        shipment=inputs.shipment,
+        shop=inputs.shop,
+        locale=locale,
+        extra=message.payload,
+    )
     parts, custom = template_parts(name, locale, inputs.template)
     fell_back = ""
     try:

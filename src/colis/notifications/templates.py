@@ -30,15 +30,20 @@ SAMPLE_CONTEXT: dict[str, Any] = {
         "email": "jeanne@example.com",
         "shipping_method": "Colissimo",
         "cancel_reason": "",
+        "currency": "EUR", "subtotal": "€58.00", "shipping_price": "€4.90",
+        "tax_total": "€0.00", "discount_total": "€0.00", "total": "€62.90",
         "shipping_address": {
             "name": "Jeanne Martin", "company": "", "line1": "12 rue de la Paix", "line2": "",
             "city": "Paris", "region": "", "postal_code": "75002", "country": "FR",
         },
     },
-    "items": [{"sku": "TEE-BLK-M", "title": "Organic cotton tee, black, M", "quantity": 2}],
+    "items": [{"sku": "TEE-BLK-M", "title": "Organic cotton tee, black, M", "quantity": 2,
+               "price": "€29.00", "line_total": "€58.00"}],
     "shipment": {"carrier": "colissimo", "carrier_name": "La Poste / Colissimo", "service": "",
                  "ship_date": "2026-11-27"},
     "tracking": [{"number": "6A12345678901", "url": "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901"}],
+    "hold": {"reason": "incorrect_address"},
+    "refund": {"amount": "€29.00", "reason": "Damaged in transit"},
 }  # fmt: skip
 
 

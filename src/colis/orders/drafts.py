@@ -41,6 +41,9 @@ class OrderDraft:
     ship_by: datetime | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     note: str = ""
+    # Send the buyer the order confirmation (off by default, as orders usually arrive from a
+    # store or marketplace that confirmed them already).
+    notify_customer: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -30,6 +30,7 @@ from colis.core.sequences import counter_lift, counter_take
 from colis.core.sql import fetch_all, in_list
 from colis.core.timeline import event_record, event_row, events_insert
 from colis.orders.drafts import OrderDraft, OrderResult
+from colis.orders.effects import Created, Updated, orders_created_queue, orders_updated_queue
 
 if TYPE_CHECKING:
     from colis.fulfillment.routing import Routed
@@ -350,6 +351,17 @@ def _write(
         if row[1] in routed:
             row[7]["fulfillment_orders"] = routed[row[1]].summary
     events_insert(event_rows)
+    orders_created_queue(
+        [
+            Created(
+                order_id=ids[c.number],
+                number=c.number,
+                email=c.draft.email.strip().lower(),
+                notify_customer=c.draft.notify_customer,
+            )
+            for c in to_create
+        ]
+    )
     held = {order_id for order_id, r in routed.items() if r.held}
     if held and materialize:
         at = ORDER_COLUMNS.index("fulfillment_status")
@@ -638,6 +650,18 @@ def order_status_set(*, order_id: int, status: int, note: str = "", actor: Actor
                 "manual": True,
                 "note": note,
             },
+        )
+        orders_updated_queue(
+            [
+                Updated(
+                    order_id=order.pk,
+                    status=status,
+                    fulfillment_status=order.fulfillment_status,
+                    previous_status=previous,
+                    previous_fulfillment_status=order.fulfillment_status,
+                )
+            ],
+            order.updated_at,
         )
     return order
 
