@@ -172,7 +172,7 @@ def test_cancelling_an_order_queues_the_buyer_email_and_the_webhook(api, shop):
     ]
     # cancelling is not repeated, nor are its effects
     assert api.post(f"{ORDERS}/{order['id']}/cancel").status_code == 409
-    assert OutboxMessage.objects.filter(order_id=order["id"]).count() == 4
+    assert OutboxMessage.objects.filter(order_id=order["id"]).count() == 5
 
 
 def test_two_backorders_of_one_order_routed_together_make_one_fo(

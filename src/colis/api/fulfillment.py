@@ -107,6 +107,8 @@ class ShipmentIn(Schema):
 class HoldIn(Schema):
     reason: str = Field(max_length=40)
     notes: str = Field("", max_length=1000)
+    # For incorrect_address: email the buyer to check the address.
+    notify_customer: bool = True
 
 
 class ReleaseIn(Schema):
@@ -164,7 +166,13 @@ def orders_ship(request: HttpRequest, order_id: Id, body: ShipmentIn) -> Any:
 @orders_router.post("/{order_id}/hold", summary="Hold every open fulfillment order of an order")
 def orders_hold(request: HttpRequest, order_id: Id, body: HoldIn) -> Any:
     who = require(request, ORDERS_WRITE)
-    order_hold(order_id=order_id, reason=body.reason, notes=body.notes, actor=who)
+    order_hold(
+        order_id=order_id,
+        reason=body.reason,
+        notes=body.notes,
+        notify_customer=body.notify_customer,
+        actor=who,
+    )
     return _order(order_id)
 
 
@@ -227,7 +235,13 @@ def fos_read(request: HttpRequest, fo_id: Id) -> Any:
 @fo_router.post("/{fo_id}/hold", summary="Hold a fulfillment order")
 def fos_hold(request: HttpRequest, fo_id: Id, body: HoldIn) -> Any:
     who = require(request, ORDERS_WRITE)
-    fulfillment_order_hold(fo_id=fo_id, reason=body.reason, notes=body.notes, actor=who)
+    fulfillment_order_hold(
+        fo_id=fo_id,
+        reason=body.reason,
+        notes=body.notes,
+        notify_customer=body.notify_customer,
+        actor=who,
+    )
     return fo_out(fo_get(fo_id=fo_id))
 
 

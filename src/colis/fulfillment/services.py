@@ -139,10 +139,39 @@ def _hold(fo: FulfillmentOrder, reason: str, notes: str, actor: Actor, now: Any)
     _fo_event(fo, "fulfillment_order_held", actor, {"reason": reason, "notes": notes})
 
 
+# Holds only the buyer can lift: the buyer is asked (unless the caller says not to).
+BUYER_ACTION_HOLDS = frozenset({HoldReason.INCORRECT_ADDRESS})
+
+
+def _ask_buyer(order: Order, reason: str, at: Any) -> None:
+    """Queue the "on hold for your action" email for this hold."""
+    if reason not in BUYER_ACTION_HOLDS or not order.email:
+        return
+    stamp = int(at.timestamp() * 1_000_000)
+    outbox_enqueue_many(
+        [
+            Effect(
+                kind="customer_email",
+                idempotency_key=f"order:{order.pk}:hold:{reason}:{stamp}:email",
+                payload={
+                    "order_id": order.pk,
+                    "template": "fulfillment_on_hold",
+                    "to": order.email,
+                    "hold": {"reason": reason},
+                    "event": "order.on_hold",
+                },
+                order_id=order.pk,
+            )
+        ]
+    )
+
+
 def fulfillment_order_hold(
-    *, fo_id: int, reason: str, notes: str = "", actor: Actor
+    *, fo_id: int, reason: str, notes: str = "", notify_customer: bool = True, actor: Actor
 ) -> FulfillmentOrder:
-    """Put one FO on hold. Raises NotFound, ValidationError (reason), Conflict (closed, held)."""
+    """Put one FO on hold; for a hold the buyer must act on (incorrect_address), email the buyer
+    unless `notify_customer` is False. Raises NotFound, ValidationError (reason), Conflict
+    (closed, held)."""
     _check_reason(reason)
     with transaction.atomic():
         order, fo = fo_lock(fo_id)
@@ -153,13 +182,19 @@ def fulfillment_order_hold(
                 code="already_on_hold",
                 fields={"reason": reason},
             )
-        _hold(fo, reason, notes, actor, timezone.now())
+        now = timezone.now()
+        _hold(fo, reason, notes, actor, now)
         orders_progress(order_ids=[order.pk], actor=actor)
+        if notify_customer:
+            _ask_buyer(order, reason, now)
     return fo
 
 
-def order_hold(*, order_id: int, reason: str, notes: str = "", actor: Actor) -> list[int]:
-    """Hold every live FO of the order not already held for this reason. Returns their ids."""
+def order_hold(
+    *, order_id: int, reason: str, notes: str = "", notify_customer: bool = True, actor: Actor
+) -> list[int]:
+    """Hold every live FO of the order not already held for this reason (and ask the buyer, as
+    `fulfillment_order_hold` does). Returns their ids."""
     _check_reason(reason)
     with transaction.atomic():
         order = order_lock(order_id)
@@ -177,6 +212,8 @@ def order_hold(*, order_id: int, reason: str, notes: str = "", actor: Actor) -> 
         for fo in fos:
             _hold(fo, reason, notes, actor, now)
         orders_progress(order_ids=[order.pk], actor=actor)
+        if notify_customer:
+            _ask_buyer(order, reason, now)
     return [fo.pk for fo in fos]
 
 

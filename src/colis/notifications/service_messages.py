@@ -10,15 +10,27 @@ from colis.core.models import OutboxMessage, Shop
 from colis.core.outbox import PermanentFailure, outbox_handler
 from colis.fulfillment.models import FulfillmentOrder
 from colis.notifications.mail import email_build, mail_send, shop_sender
-from colis.partners.models import FulfillmentService, NotifyMethod
+from colis.partners.models import FulfillmentService, NotifyMethod, ServiceKind
 from colis.webhooks.signing import signed_post
 
 WEBHOOK_TIMEOUT_SECONDS = 15.0
 
 
-def request_payload(fo: FulfillmentOrder, kind: str, portal_url: str) -> dict[str, Any]:
+def request_payload(
+    fo: FulfillmentOrder, kind: str, portal_url: str, *, dropship: bool = False
+) -> dict[str, Any]:
+    """What the service is told; a dropship supplier also gets its purchase order (number and
+    the portal page to print it from)."""
+    from colis.partners.services import purchase_order_number
+
     order = fo.order
     titles = {ln.pk: ln.title for ln in order.lines.all()}
+    extra: dict[str, Any] = {}
+    if dropship:
+        extra["purchase_order"] = {
+            "number": purchase_order_number(fo.pk),
+            "url": f"{portal_url}fo/{fo.pk}/",
+        }
     return {
         "type": kind,
         "fulfillment_order_id": fo.pk,
@@ -36,16 +48,20 @@ def request_payload(fo: FulfillmentOrder, kind: str, portal_url: str) -> dict[st
             for ln in fo.lines.all()
         ],
         "portal_url": portal_url,
+        **extra,
     }
 
 
 def _email(service: FulfillmentService, key: str, payload: dict[str, Any]) -> None:
     shop = Shop.objects.filter(pk=1).first() or Shop()
     cancel = payload["type"] != "fulfillment_request"
+    po = payload.get("purchase_order")
+    what = f"purchase order {po['number']}, order" if po else "order"
     subject = (
-        f"Cancellation request: order {payload['order_number']}"
+        f"Cancellation request: {what} {payload['order_number']}"
         if cancel
-        else f"Fulfillment request: order {payload['order_number']}"
+        else f"{'Purchase order ' + po['number'] if po else 'Fulfillment request'}: "
+        f"order {payload['order_number']}"
     )
     address = payload["ship_to"] or {}
     lines = [
@@ -63,6 +79,7 @@ def _email(service: FulfillmentService, key: str, payload: dict[str, Any]) -> No
         f"Ship by: {payload['ship_by'] or '-'}",
         f"Notes: {payload['notes'] or '-'}",
         "",
+        *([f"Purchase order to print (no prices, ship in our name): {po['url']}"] if po else []),
         f"Accept, reject and enter tracking: {payload['portal_url']}",
     ]
     mail_send(
@@ -91,7 +108,12 @@ def _deliver(message: OutboxMessage, kind: str) -> None:
         raise PermanentFailure("The location has no fulfillment service any more.")
     if service.notify_method == NotifyMethod.PORTAL:
         return
-    payload = request_payload(fo, kind, service_portal_link(service_id=service.pk))
+    payload = request_payload(
+        fo,
+        kind,
+        service_portal_link(service_id=service.pk),
+        dropship=service.kind == ServiceKind.DROPSHIP,
+    )
     if service.notify_method == NotifyMethod.WEBHOOK:
         signed_post(service.webhook_url, service.webhook_secret, message.idempotency_key, payload)
     else:

@@ -186,6 +186,11 @@ def service_token_issue(*, service_id: int, actor: Actor) -> tuple[ServiceToken,
     return token, raw
 
 
+def purchase_order_number(fo_id: int) -> str:
+    """The number a dropship supplier knows an FO by."""
+    return f"PO-{fo_id:06d}"
+
+
 def service_portal_link(*, service_id: int, days: int = PORTAL_DAYS) -> str:
     """A signed link to the service's portal, valid `days` days; no login needed."""
     if not FulfillmentService.objects.filter(pk=service_id).exists():

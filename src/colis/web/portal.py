@@ -12,12 +12,13 @@ from django.views.decorators.http import require_http_methods
 
 from colis.core.actor import Actor
 from colis.core.errors import DomainError, NotFound
+from colis.core.shop import shop_get
 from colis.fulfillment.models import FulfillmentOrder
 from colis.fulfillment.requests import fulfillment_order_accept, fulfillment_order_reject
 from colis.fulfillment.shipments import ShipmentDraft, shipment_create
 from colis.fulfillment.status import LIVE_FO
 from colis.partners.models import FulfillmentService
-from colis.partners.services import portal_service
+from colis.partners.services import portal_service, purchase_order_number
 
 
 def _actor(service: FulfillmentService) -> Actor:
@@ -58,6 +59,44 @@ def portal_index(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, service, token)
 
 
+@require_http_methods(["GET"])
+def portal_purchase_order(request: HttpRequest, token: str, fo_id: int) -> HttpResponse:
+    """The printable purchase order a supplier ships one FO from: number, date, ship-to,
+    method, ship-by date, items and quantities, notes, and whose name the parcel goes out in.
+    No prices: the buyer's parcel must not show them."""
+    try:
+        service = portal_service(token)
+    except NotFound:
+        return _not_found(request)
+    fo = (
+        FulfillmentOrder.objects.filter(pk=fo_id, location_id=service.location_id)
+        .select_related("order")
+        .prefetch_related("lines", "order__lines")
+        .first()
+    )
+    if fo is None:
+        return _not_found(request)
+    titles = {ln.pk: ln.title for ln in fo.order.lines.all()}
+    items = [
+        {"sku": ln.sku, "title": titles.get(ln.order_line_id, ""), "quantity": ln.quantity,
+         "remaining": ln.remaining}
+        for ln in fo.lines.all()
+    ]  # fmt: skip
+    return render(
+        request,
+        "portal/purchase_order.html",
+        {
+            "service": service,
+            "shop": shop_get(),
+            "fo": fo,
+            "order": fo.order,
+            "items": items,
+            "number": purchase_order_number(fo.pk),
+            "token": token,
+        },
+    )
+
+
 @require_http_methods(["POST"])
 def portal_action(request: HttpRequest, token: str, fo_id: int, action: str) -> HttpResponse:
     try:
@@ -95,5 +134,6 @@ def portal_action(request: HttpRequest, token: str, fo_id: int, action: str) -> 
 
 urlpatterns = [
     path("<str:token>/", portal_index, name="portal"),
+    path("<str:token>/fo/<int:fo_id>/", portal_purchase_order, name="portal-purchase-order"),
     path("<str:token>/fo/<int:fo_id>/<str:action>", portal_action, name="portal-action"),
 ]
