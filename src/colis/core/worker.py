@@ -109,6 +109,10 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
 
 
 PUMP_IDLE_SECONDS = 0.5
+# After a batch that drained the queue, wait this long so a trickle of rows is claimed a few at a
+# time rather than one by one (each claim and prepare costs the same queries for 1 row or 200).
+PUMP_LINGER_SECONDS = 0.2
+PUMP_BATCH = 200
 
 
 def _pump(worker_id: str, stop: threading.Event) -> None:
@@ -117,11 +121,18 @@ def _pump(worker_id: str, stop: threading.Event) -> None:
         tried = 0
         try:
             close_old_connections()
-            tried = outbox_pump(worker_id=worker_id, stop=stop, lanes=settings.COLIS_OUTBOX_LANES)
+            tried = outbox_pump(
+                worker_id=worker_id,
+                limit=PUMP_BATCH,
+                stop=stop,
+                lanes=settings.COLIS_OUTBOX_LANES,
+            )
         except Exception:
             logger.exception("outbox pump failed")
         if not tried:
             stop.wait(PUMP_IDLE_SECONDS)
+        elif tried < PUMP_BATCH:
+            stop.wait(PUMP_LINGER_SECONDS)
     connection.close()
 
 
