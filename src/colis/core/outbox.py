@@ -316,12 +316,14 @@ def outbox_deliver(*, message_id: int, worker_id: str = "worker") -> str:
     return "retry" if outcome == "transport_down" else outcome
 
 
+# The due ids are picked once: PostgreSQL computes `ARRAY(SELECT …)` a single time, where an
+# `IN (SELECT … LIMIT n)` may be run again per row and claim past the limit.
 _CLAIM_SQL = """
 UPDATE core_outboxmessage SET status = %s, claimed_at = %s, claimed_by = %s,
     attempts = attempts + 1
-WHERE status = %s AND id IN (
+WHERE status = %s AND id {pick} (
     SELECT id FROM core_outboxmessage WHERE status = %s AND next_attempt_at <= %s {ids}
-    ORDER BY id LIMIT %s {lock})
+    ORDER BY id LIMIT %s {lock}){close}
 RETURNING id
 """
 
@@ -333,13 +335,17 @@ def _claim(
     each other's rows) and load them."""
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    pg = connection.vendor == "postgresql"
+    lock = "FOR UPDATE SKIP LOCKED" if pg else ""
     id_filter = f"AND id IN ({in_list(ids)})" if ids else ""
     params: list[Any] = [OutboxStatus.IN_FLIGHT, stamp, worker_id, OutboxStatus.PENDING,
                          OutboxStatus.PENDING, stamp, *(ids or ()),
                          len(ids) if ids else limit]  # fmt: skip
     with transaction.atomic():
-        claimed = [r[0] for r in fetch_all(_CLAIM_SQL.format(ids=id_filter, lock=lock), params)]
+        sql = _CLAIM_SQL.format(
+            ids=id_filter, lock=lock, pick="= ANY(ARRAY" if pg else "IN", close=")" if pg else ""
+        )
+        claimed = [r[0] for r in fetch_all(sql, params)]
     if not claimed:
         return []
     return list(OutboxMessage.objects.filter(pk__in=claimed).order_by("pk"))

@@ -31,12 +31,17 @@ class ShopData(Given):
     email_reply_to: str = UNSET
 
 
-def _address_ok(value: str) -> bool:
+def _ascii_address(value: str) -> str | None:
+    """The address as mail servers take it without SMTPUTF8 (an international domain in its
+    xn-- form), or None when it is not a valid address or its local part is not ASCII."""
+    value = value.strip()
     try:
         validate_email(value)
-    except DjangoValidationError:
-        return False
-    return True
+        local, _, domain = value.rpartition("@")
+        domain = domain.encode("idna").decode("ascii")
+    except (DjangoValidationError, UnicodeError):
+        return None
+    return f"{local}@{domain}" if local.isascii() else None
 
 
 def shop_get() -> Shop:
@@ -66,8 +71,12 @@ def shop_update(*, data: ShopData, actor: Actor) -> Shop:
     ):
         errors["email_sender_name"] = "At most 200 characters, on one line."
     for key in ("email_sender_address", "email_reply_to"):
-        if values.get(key) and not _address_ok(values[key]):
-            errors[key] = "An email address, or empty for the default."
+        if values.get(key):
+            address = _ascii_address(values[key])
+            if address is None:
+                errors[key] = "An email address with an ASCII local part, or empty."
+            else:
+                values[key] = address
     if errors:
         raise ValidationError(
             "The shop settings are not valid.", code="invalid_shop", fields=errors

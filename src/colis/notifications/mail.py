@@ -15,6 +15,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
@@ -85,6 +86,14 @@ def _header(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
 
 
+def _from(sender: Sender) -> str:
+    name = _one_line(sender.name)
+    if name.isascii():
+        return formataddr((name, sender.address))
+    # Folded into encoded words of at most 75 characters, like the subject.
+    return f"{_header(name)}\r\n <{sender.address}>"
+
+
 def _part(text: str, subtype: str) -> bytes:
     """One text part, UTF-8, quoted-printable (lines of at most 76 characters)."""
     body = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True, header=False)
@@ -102,7 +111,7 @@ def email_build(
     mid = message_id(key)
     to = _one_line(to)
     headers = [
-        f"From: {formataddr((_one_line(sender.name), sender.address), charset='utf-8')}",
+        f"From: {_from(sender)}",
         f"To: {to}",
         *([f"Reply-To: {_one_line(sender.reply_to)}"] if sender.reply_to else []),
         f"Subject: {_header(subject)}",
@@ -153,10 +162,21 @@ def _connect(url: MailUrl) -> smtplib.SMTP:
     return conn
 
 
+IDLE_CHECK_SECONDS = 5.0
+
+
 def _connection(url: MailUrl) -> smtplib.SMTP:
+    """This thread's connection; one idle for a while is checked (NOOP) before it is trusted,
+    as servers close idle connections."""
     conn = getattr(_local, "conn", None)
     if conn is not None and getattr(_local, "url", None) == url:
-        return conn
+        if time.monotonic() - getattr(_local, "used", 0.0) < IDLE_CHECK_SECONDS:
+            return conn
+        try:
+            if conn.noop()[0] == 250:
+                return conn
+        except (smtplib.SMTPException, OSError):
+            pass
     mail_close()
     conn = _connect(url)
     _local.conn, _local.url = conn, url
@@ -183,36 +203,29 @@ def mail_send(message: OutgoingEmail) -> None:
     sender, recipient = message.sender, message.recipient
     if not recipient.isascii() or not sender.isascii():
         raise PermanentFailure(f"The address {recipient!r} cannot be sent to without SMTPUTF8.")
-    for attempt in (1, 2):
-        try:
-            _connection(url).sendmail(sender, [recipient], message.data)
-            return
-        except smtplib.SMTPServerDisconnected as exc:
-            # A reused connection the server closed while idle: open a new one, once.
-            mail_close()
-            if attempt == 2:
-                raise TemporaryFailure(
-                    f"The mail server closed the connection: {exc}", transport_down=True
-                ) from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            # The connection stays usable (smtplib reset the transaction).
-            codes = [code for code, _ in exc.recipients.values()]
-            if codes and all(400 <= code < 500 for code in codes):
-                raise TemporaryFailure(f"Recipient deferred: {exc.recipients}") from exc
-            raise PermanentFailure(f"Recipient refused: {exc.recipients}") from exc
-        except smtplib.SMTPResponseException as exc:
-            mail_close()
-            message_text = f"{exc.smtp_code} {exc.smtp_error!r}"
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentFailure(
-                    f"The mail server refused the message: {message_text}"
-                ) from exc
-            raise TemporaryFailure(
-                f"The mail server deferred the message: {message_text}",
-                transport_down=exc.smtp_code == 421,
-            ) from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            mail_close()
-            raise TemporaryFailure(
-                f"The mail server is unreachable: {exc}", transport_down=True
-            ) from exc
+    try:
+        _connection(url).sendmail(sender, [recipient], message.data)
+        _local.used = time.monotonic()
+    except smtplib.SMTPRecipientsRefused as exc:
+        # The connection stays usable (smtplib reset the transaction).
+        _local.used = time.monotonic()
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            raise TemporaryFailure(f"Recipient deferred: {exc.recipients}") from exc
+        raise PermanentFailure(f"Recipient refused: {exc.recipients}") from exc
+    except smtplib.SMTPResponseException as exc:
+        mail_close()
+        message_text = f"{exc.smtp_code} {exc.smtp_error!r}"
+        if 500 <= exc.smtp_code < 600:
+            raise PermanentFailure(f"The mail server refused the message: {message_text}") from exc
+        # 421: the server is closing the channel (going down, overloaded): the rest waits too.
+        raise TemporaryFailure(
+            f"The mail server deferred the message: {message_text}",
+            transport_down=exc.smtp_code == 421,
+        ) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        # Never sent again at once: the server may have taken it before the line dropped.
+        mail_close()
+        raise TemporaryFailure(
+            f"The mail server is unreachable: {exc}", transport_down=True
+        ) from exc
