@@ -2,11 +2,12 @@
 
 In a fresh data folder, creates N paid orders and ships each through the services (one
 shipment with a tracking number, "notify the customer" on), which queues N shipping
-confirmations and N `shipment.created` webhook events in the outbox, as in production. Then
-starts one `colis worker` and times it until a local SMTP server (aiosmtpd, counting messages)
-has received all N emails; then subscribes a local HTTP receiver (answering 204, keep-alive) to
-`shipment.created`, lets the events come due and times the worker again until the receiver has
-had all N deliveries (each event fans out into one delivery). In the same run, the raw limits,
+confirmations and N `shipment.created` webhook events in the outbox (with the orders' own
+`order.*` events), as in production. Then starts one `colis worker` and times it until a local
+SMTP server (aiosmtpd, counting messages) has received all N emails; then subscribes a local
+HTTP receiver (answering 204, keep-alive) to `shipment.created`, lets those events come due
+(the `order.*` events stay aside) and times the worker again until the receiver has had all N
+deliveries (each event fans out into one delivery). In the same run, the raw limits,
 each from a separate client process like the worker: N prebuilt messages over one smtplib
 connection to the same SMTP server, and N POSTs over one kept-alive connection to the same
 receiver. Prints the rates, the ratios to the raw limits and the targets.
@@ -162,24 +163,26 @@ def seed_shipments(total: int) -> None:
     connection.close()
 
 
-def outbox_count(kind: str) -> int:
+def _pending(kind: str, event: str | None) -> Any:
     from colis.core.models import OutboxMessage
 
-    return OutboxMessage.objects.filter(kind=kind, status="pending").count()
+    rows = OutboxMessage.objects.filter(kind=kind, status="pending")
+    return rows.filter(payload__event=event) if event else rows
 
 
-def outbox_delay(kind: str, seconds: float) -> None:
-    """Make the pending rows of `kind` due in `seconds` (so each phase times one kind)."""
+def outbox_count(kind: str, event: str | None = None) -> int:
+    return _pending(kind, event).count()
+
+
+def outbox_delay(kind: str, seconds: float, event: str | None = None) -> None:
+    """Make the pending rows of `kind` (of one event) due in `seconds`, so each phase times
+    one kind."""
     from datetime import timedelta
 
     from django.db import connection
     from django.utils import timezone
 
-    from colis.core.models import OutboxMessage
-
-    OutboxMessage.objects.filter(kind=kind, status="pending").update(
-        next_attempt_at=timezone.now() + timedelta(seconds=seconds)
-    )
+    _pending(kind, event).update(next_attempt_at=timezone.now() + timedelta(seconds=seconds))
     connection.close()
 
 
@@ -319,10 +322,15 @@ def main() -> None:
         django_setup(env)
         started = time.perf_counter()
         seed_shipments(total)
-        queued = outbox_count("customer_email"), outbox_count("webhook_event")
+        queued = (
+            outbox_count("customer_email"),
+            outbox_count("webhook_event", "shipment.created"),
+            outbox_count("webhook_event"),
+        )
         print(
             f"{args.db}: {total} orders shipped in {time.perf_counter() - started:.0f} s, "
-            f"queued {queued[0]} emails and {queued[1]} webhook events; data in {work}"
+            f"queued {queued[0]} emails and {queued[1]} shipment.created events (of "
+            f"{queued[2]} webhook events: the order events wait); data in {work}"
         )
 
         # Emails (the events wait).
@@ -337,7 +345,7 @@ def main() -> None:
         # Webhooks.
         url = f"http://127.0.0.1:{receiver.server_address[1]}/h"
         subscription_add(url)
-        outbox_delay("webhook_event", 0)
+        outbox_delay("webhook_event", 0, event="shipment.created")
         elapsed = worker_until(env, work / "worker-webhooks.log", hits, total)
         hits.reset()
         raw_elapsed = raw_in_process("http", url, total)
