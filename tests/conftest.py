@@ -110,12 +110,8 @@ def order_counts() -> tuple[int, int, int]:
 
 @pytest.fixture(autouse=True)
 def _process_caches_cleared() -> None:
-    """Per-process caches (carrier registry, routing strategy, status labels) start empty in
+    """Per-process snapshots (shop settings, carrier registry, status labels) start empty in
     every test, since each test's data is rolled back under them."""
-    from colis.fulfillment.routing import routing_strategy_forget
-    from colis.orders.selectors import status_labels_forget
-    from colis.shipping.selectors import registry_forget
+    from colis.core.cache import snapshots_forget
 
-    registry_forget()
-    routing_strategy_forget()
-    status_labels_forget()
+    snapshots_forget()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from colis.core.cache import snapshots_forget
 from colis.core.models import Event
 from colis.fulfillment.models import FulfillmentOrder
-from colis.fulfillment.routing import routing_strategy_forget
 from colis.inventory.models import InventoryLevel, StockMovement
 from colis.inventory.services import inventory_adjust
 from tests.factories import ACTOR, LocationFactory, ProductFactory, order_body
@@ -122,10 +122,10 @@ def test_most_stock_strategy_picks_the_deeper_location(api, two_sites, stocked):
     changed = api.patch("/api/v1/shop", {"routing_strategy": "most_stock"})
     assert changed.status_code == 200 and changed.json()["routing_strategy"] == "most_stock"
     assert api.patch("/api/v1/shop", {"routing_strategy": "nearest"}).status_code == 422
-    routing_strategy_forget()
+    snapshots_forget()
     order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
     assert order["fulfillment_orders"][0]["location_id"] == second.pk
-    routing_strategy_forget()
+    snapshots_forget()
 
 
 def test_inactive_or_offline_locations_are_not_routed_to(api, two_sites, stocked):

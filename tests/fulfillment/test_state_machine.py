@@ -30,6 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from colis.core.cache import snapshots_forget
 from colis.core.errors import DomainError
 from colis.core.models import Event, OutboxMessage
 from colis.fulfillment.backorders import backorders_sweep
@@ -45,7 +46,6 @@ from colis.fulfillment.reshape import (
     fulfillment_order_split,
     fulfillment_orders_merge,
 )
-from colis.fulfillment.routing import routing_strategy_forget
 from colis.fulfillment.services import (
     LinePick,
     fulfillment_order_cancel,
@@ -142,7 +142,7 @@ class FulfillmentMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.savepoint = transaction.savepoint()
-        routing_strategy_forget()
+        snapshots_forget()
         carriers_apply(Carrier)
         self.locations = [LocationFactory(), LocationFactory()]  # by priority
         self.products = [ProductFactory(sku=sku) for sku in SKUS]

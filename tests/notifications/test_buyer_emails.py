@@ -197,3 +197,32 @@ def test_a_failed_buyer_email_shows_on_the_orders_timeline(api, shop, inbox):  #
     assert row.status == OutboxStatus.FAILED
     assert Event.objects.filter(order_id=order["id"], kind="outbox_failed").exists()
     assert Order.objects.filter(pk=order["id"]).exists()
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_a_shipment_without_tracking_waits_for_it_unless_the_shop_chose_otherwise(
+    api,
+    shop,
+    inbox,  # noqa: F811
+    early,
+):
+    assert api.patch("/api/v1/shop", {"notify_without_tracking": early}).status_code == 200
+    order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    shipment = api.post(f"{ORDERS}/{order['id']}/shipments", {"carrier": "ups"}).json()
+    _pump()
+    first = [msg["Subject"] for _, msg in inbox.messages]
+    assert first == ([f"Your order {order['number']} is on its way"] if early else [])
+    added = api.post(
+        f"/api/v1/shipments/{shipment['id']}/tracking",
+        {"tracking_numbers": ["1Z5R89390357567127"]},
+    )
+    assert added.status_code == 200, added.content
+    _pump()
+    subjects = [msg["Subject"] for _, msg in inbox.messages]
+    later = (
+        f"New tracking for your order {order['number']}"
+        if early
+        else f"Your order {order['number']} is on its way"
+    )
+    assert subjects == [*first, later]
+    assert "1Z5R89390357567127" in _parts(inbox.messages[-1][1])[0]

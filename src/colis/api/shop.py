@@ -24,6 +24,7 @@ class ShopPatch(Schema):
     email_sender_name: str | None = Field(None, max_length=200)
     email_sender_address: str | None = Field(None, max_length=254)
     email_reply_to: str | None = Field(None, max_length=254)
+    notify_without_tracking: bool | None = None
 
 
 def shop_out(shop: Shop) -> dict[str, Any]:
@@ -35,6 +36,7 @@ def shop_out(shop: Shop) -> dict[str, Any]:
         "email_sender_name": shop.email_sender_name,
         "email_sender_address": shop.email_sender_address,
         "email_reply_to": shop.email_reply_to,
+        "notify_without_tracking": shop.notify_without_tracking,
     }
 
 

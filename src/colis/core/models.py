@@ -19,6 +19,8 @@ class Shop(models.Model):
     email_sender_name = models.CharField(max_length=200, blank=True, default="")
     email_sender_address = models.CharField(max_length=254, blank=True, default="")
     email_reply_to = models.CharField(max_length=254, blank=True, default="")
+    # Send the shipping confirmation for a shipment that has no tracking number yet.
+    notify_without_tracking = models.BooleanField(default=False)
     demo_loaded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

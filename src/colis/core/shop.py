@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from colis.core.actor import Actor
+from colis.core.cache import Snapshot
 from colis.core.errors import ValidationError
 from colis.core.models import Shop
 from colis.core.money import is_currency
@@ -29,6 +30,7 @@ class ShopData(Given):
     email_sender_name: str = UNSET
     email_sender_address: str = UNSET
     email_reply_to: str = UNSET
+    notify_without_tracking: bool = UNSET
 
 
 def _ascii_address(value: str) -> str | None:
@@ -47,6 +49,19 @@ def _ascii_address(value: str) -> str | None:
 def shop_get() -> Shop:
     shop, _ = Shop.objects.get_or_create(pk=1)
     return shop
+
+
+def _shop_load() -> Shop:
+    return Shop.objects.filter(pk=1).first() or Shop(pk=1)
+
+
+# The shop's settings as hot paths read them (routing, shipments): a copy at most two seconds old.
+_SHOP = Snapshot(_shop_load)
+
+
+def shop_snapshot() -> Shop:
+    """The shop's settings, read at most once per two seconds per process. Do not change it."""
+    return _SHOP.get()
 
 
 def _has_line_break(value: str) -> bool:
@@ -89,4 +104,5 @@ def shop_update(*, data: ShopData, actor: Actor) -> Shop:
         event_record(
             subject_type="shop", subject_id=1, kind="shop_updated", actor=actor, data=values
         )
+        transaction.on_commit(_SHOP.forget)
     return shop

@@ -8,7 +8,6 @@ event per order. Lock order everywhere is orders first, then levels.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.bulk import bulk_insert
-from colis.core.models import Shop
+from colis.core.shop import shop_snapshot
 from colis.core.sql import fetch_all
 from colis.core.timeline import event_row, events_insert
 from colis.fulfillment.models import FulfillmentHold, FulfillmentOrder, FulfillmentOrderLine
@@ -106,24 +105,10 @@ class _Group:
     lines: dict[int, RouteLine] = field(default_factory=dict)
 
 
-_shop_cache: tuple[float, str] | None = None
-
-
 def routing_strategy() -> str:
-    """The shop's tie-break strategy (cached two seconds per process)."""
-    global _shop_cache
-    now = time.monotonic()
-    if _shop_cache is not None and now - _shop_cache[0] < 2.0:
-        return _shop_cache[1]
-    value = Shop.objects.filter(pk=1).values_list("routing_strategy", flat=True).first()
-    strategy = value if value in STRATEGIES else PRIORITY
-    _shop_cache = (now, strategy)
-    return strategy
-
-
-def routing_strategy_forget() -> None:
-    global _shop_cache
-    _shop_cache = None
+    """The shop's tie-break strategy (from the shop snapshot: two seconds at most old)."""
+    value = shop_snapshot().routing_strategy
+    return value if value in STRATEGIES else PRIORITY
 
 
 def route_sites() -> tuple[list[Site], set[int]]:

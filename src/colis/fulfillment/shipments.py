@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.models import OutboxMessage
 from colis.core.outbox import Effect, outbox_enqueue_many
+from colis.core.shop import shop_snapshot
 from colis.core.timeline import event_row, events_insert
 from colis.fulfillment.models import (
     FulfillmentOrder,
@@ -305,7 +307,21 @@ def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> N
         "delivered": "delivered",
     }.get(what)
     effects = []
-    if email and shipment.notify_customer and (shipment.tracking_numbers or what == "delivered"):
+    # A shipment without tracking tells the buyer nothing unless the merchant chose to: the
+    # confirmation then goes out when the tracking is added (as an update if one went already).
+    early = what == "created" and shop_snapshot().notify_without_tracking
+    if (
+        what == "tracking_added"
+        and OutboxMessage.objects.filter(
+            idempotency_key=f"shipment:{shipment.pk}:created:email"
+        ).exists()
+    ):
+        email = "shipping_update"
+    if (
+        email
+        and shipment.notify_customer
+        and (shipment.tracking_numbers or what == "delivered" or early)
+    ):
         effects.append(
             Effect(
                 kind="customer_email",

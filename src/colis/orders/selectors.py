@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from colis.catalog.models import sku_key
+from colis.core.cache import Snapshot
 from colis.core.errors import NotFound, ValidationError
 from colis.core.models import Event
 from colis.orders.models import Order, OrderLine, OrderStatusLabel
@@ -26,25 +26,22 @@ class OrderFilters:
     location_id: int | None = None
 
 
-_LABELS_TTL = 2.0
-_labels_cache: tuple[float, dict[int, str]] | None = None
-
-
-def status_labels() -> dict[int, str]:
-    """Status id -> the shop's label. Cached per process for two seconds; renaming clears it."""
-    global _labels_cache
-    now = time.monotonic()
-    if _labels_cache is not None and now - _labels_cache[0] < _LABELS_TTL:
-        return _labels_cache[1]
+def _labels_load() -> dict[int, str]:
     labels = {s.value: s.label for s in OrderStatus}
     labels.update(OrderStatusLabel.objects.values_list("status", "label"))
-    _labels_cache = (now, labels)
     return labels
 
 
+_LABELS = Snapshot(_labels_load)
+
+
+def status_labels() -> dict[int, str]:
+    """Status id -> the shop's label (a snapshot at most two seconds old; renaming clears it)."""
+    return _LABELS.get()
+
+
 def status_labels_forget() -> None:
-    global _labels_cache
-    _labels_cache = None
+    _LABELS.forget()
 
 
 def _parse_statuses(raw: str) -> list[int]:

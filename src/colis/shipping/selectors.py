@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Lower
 
+from colis.core.cache import Snapshot
 from colis.core.errors import NotFound
 from colis.shipping.models import Carrier, PackagePreset
 from colis.shipping.tracking import tracking_data
@@ -32,25 +31,22 @@ def carrier_get_by_code(*, code: str) -> Carrier:
     return carrier
 
 
-_TTL = 2.0
-_registry: tuple[float, list[Carrier], PackagePreset | None] | None = None
+def _registry_load() -> tuple[list[Carrier], PackagePreset | None]:
+    carriers = list(Carrier.objects.order_by("pk"))
+    default = PackagePreset.objects.filter(is_default=True, active=True).first()
+    return carriers, default
+
+
+# Every carrier and the default package preset: shipping reads them on every shipment.
+_REGISTRY = Snapshot(_registry_load)
 
 
 def _snapshot() -> tuple[list[Carrier], PackagePreset | None]:
-    """Every carrier and the default package preset, read once per two seconds per process
-    (shipping reads them on every shipment); writes in this process clear it at once."""
-    global _registry
-    now = time.monotonic()
-    if _registry is None or now - _registry[0] >= _TTL:
-        carriers = list(Carrier.objects.order_by("pk"))
-        default = PackagePreset.objects.filter(is_default=True, active=True).first()
-        _registry = (now, carriers, default)
-    return _registry[1], _registry[2]
+    return _REGISTRY.get()
 
 
 def registry_forget() -> None:
-    global _registry
-    _registry = None
+    _REGISTRY.forget()
 
 
 def carriers_active_with_formats() -> list[Carrier]:
