@@ -18,8 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
+from colis.core.actor import Actor
 from colis.core.models import OutboxMessage, OutboxStatus
 from colis.notifications.mail import message_id
+from colis.shipping.services import carriers_seed
 from tests.core.helpers import COLIS, database_url, free_port, subprocess_env
 from tests.factories import order_body
 
@@ -124,6 +126,8 @@ def _ship_many(api, n: int) -> dict[str, str]:
 
 def test_buyer_emails_survive_a_sigkill_mid_burst(api, shop, inbox, url, settings):
     settings.EMAIL_MESSAGE_ID_DOMAIN = DOMAIN
+    # An earlier transactional test may have flushed the carriers the migrations seeded.
+    carriers_seed(actor=Actor.system("test"))
     expected = _ship_many(api, TOTAL)
     assert len(expected) == TOTAL
 

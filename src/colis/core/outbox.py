@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -248,16 +248,40 @@ def outbox_pump(
     if lanes <= 1 or len(batch) == 1:
         _lane(batch, worker_id, deadline, stop)
         return len(batch)
+    done = 0
+    while batch:
+        futures = _dispatch(batch, worker_id, deadline, stop, lanes)
+        done += len(batch)
+        # While the lanes deliver this batch, the next one is claimed and prepared.
+        following: list[OutboxMessage] = []
+        if len(batch) == limit and not (stop is not None and stop.is_set()):
+            following = _claim(worker_id, limit=limit)
+            if following:
+                next_deadline = time.monotonic() + settings.COLIS_OUTBOX_LEASE_SECONDS / 2
+                _prepare(following)
+        for future in futures:
+            future.result()
+        if following:
+            deadline = next_deadline
+        batch = following
+    return done
+
+
+def _dispatch(
+    batch: Sequence[OutboxMessage],
+    worker_id: str,
+    deadline: float,
+    stop: threading.Event | None,
+    lanes: int,
+) -> list[Future[None]]:
+    """Hand a batch to the lanes: parallel kinds by order, the rest to the serial lane."""
     groups: list[list[OutboxMessage]] = [[] for _ in range(lanes + 1)]
     for message in batch:
         entry = _HANDLERS.get(message.kind)
         lane = (message.order_id or message.pk) % lanes if entry and entry.parallel else lanes
         groups[lane].append(message)
     pool = _lane_pool(lanes + 1)
-    futures = [pool.submit(_lane, g, worker_id, deadline, stop, True) for g in groups if g]
-    for future in futures:
-        future.result()
-    return len(batch)
+    return [pool.submit(_lane, g, worker_id, deadline, stop, True) for g in groups if g]
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
