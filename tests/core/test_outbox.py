@@ -164,19 +164,38 @@ def test_housekeeping_prunes_only_what_has_expired():
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["alive"]
 
 
-def test_a_message_that_kept_killing_its_worker_ends_failed(tmp_path):
-    message = _enqueue(tmp_path)
+def _die_holding(message, attempts: int) -> None:
     OutboxMessage.objects.filter(pk=message.pk).update(
         status=OutboxStatus.IN_FLIGHT,
-        attempts=3,
+        attempts=attempts,
         max_attempts=3,
         claimed_at=timezone.now() - timedelta(seconds=600),
         claimed_by="dead-worker",
     )
     outbox_recover(lease_seconds=300)
     message.refresh_from_db()
+
+
+def test_a_message_that_kept_killing_its_worker_ends_failed(tmp_path):
+    message = _enqueue(tmp_path)
+    # Claimed on its last attempt by a worker that died: it may only have been waiting in the
+    # batch, so it gets one more try...
+    _die_holding(message, attempts=3)
+    assert message.status == OutboxStatus.PENDING and message.attempts == 2
+    assert not Event.objects.filter(kind="outbox_failed").exists()
+    # ... and when that one is cut short too, it stops, visibly.
+    _die_holding(message, attempts=3)
     assert message.status == OutboxStatus.FAILED
     assert Event.objects.filter(kind="outbox_failed", order_id=42).exists()
+
+
+def test_untried_rows_of_a_dead_workers_batch_on_their_last_attempt_are_not_failed(tmp_path):
+    rows = [_enqueue(tmp_path, key=f"b{i}") for i in range(5)]
+    for row in rows:
+        _die_holding(row, attempts=3)
+    assert {r.status for r in rows} == {OutboxStatus.PENDING}
+    assert outbox_pump(worker_id="w2") == 5
+    assert (tmp_path / "effects.txt").read_text().splitlines() == [f"b{i}" for i in range(5)]
 
 
 def test_an_outcome_is_recorded_only_by_the_claim_that_holds_the_row(tmp_path):

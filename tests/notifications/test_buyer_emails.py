@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 import colis.notifications.handlers  # noqa: F401  (registers "customer_email")
 import colis.notifications.service_messages  # noqa: F401
 from colis.core.models import Event, OutboxMessage, OutboxStatus
 from colis.core.outbox import outbox_pump
+from colis.fulfillment.models import FulfillmentHold
 from colis.notifications.defaults import DEFAULTS, LOCALES
 from colis.notifications.handlers import customer_emails_prepare
 from colis.orders.models import Order
@@ -56,6 +58,13 @@ def _shipped(api, locale: str) -> tuple[dict, dict]:
 @pytest.mark.parametrize("template", sorted(DEFAULTS))
 def test_every_template_renders_from_a_real_order(api, shop, inbox, template, locale):  # noqa: F811
     order, shipment = _shipped(api, locale)
+    if template == "fulfillment_on_hold":  # sent only while the hold is on
+        FulfillmentHold.objects.create(
+            fulfillment_order_id=order["fulfillment_orders"][0]["id"],
+            reason="incorrect_address",
+            actor_kind="system",
+            created_at=timezone.now(),
+        )
     OutboxMessage.objects.all().delete()
     OutboxMessage.objects.create(
         kind="customer_email",
@@ -121,6 +130,19 @@ def test_an_incorrect_address_hold_asks_the_buyer_and_other_holds_do_not(api, sh
     assert ADDRESS_FR["line1"] in text and "check stock" not in text
     emails = OutboxMessage.objects.filter(kind="customer_email")
     assert [m.order_id for m in emails] == [order["id"]]
+
+
+def test_the_buyer_is_asked_and_not_once_the_hold_is_released(api, shop, inbox):  # noqa: F811
+    order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    api.post(f"{ORDERS}/{order['id']}/hold", {"reason": "incorrect_address"})
+    _pump()
+    assert len(inbox.messages) == 1
+    released = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    api.post(f"{ORDERS}/{released['id']}/hold", {"reason": "incorrect_address"})
+    api.post(f"{ORDERS}/{released['id']}/release")
+    _pump()  # held then released before the worker came by: nothing sent
+    assert len(inbox.messages) == 1
+    assert Event.objects.filter(order_id=released["id"], kind="customer_email_skipped").exists()
 
 
 def test_order_created_and_updated_events_follow_the_orders_life(api, shop):

@@ -460,7 +460,12 @@ def _run(message: OutboxMessage) -> str:
     else:
         with transaction.atomic():
             if _record_delivered(message):
-                after()
+                try:
+                    with transaction.atomic():
+                        after()
+                except Exception:
+                    # The effect happened: it stays delivered even if its log could not be written.
+                    logger.exception("outbox %s: recording what was delivered failed", message.pk)
     return "delivered"
 
 
@@ -575,6 +580,9 @@ def outbox_retry(*, message_id: int, actor: Actor) -> OutboxMessage:
     return message
 
 
+LAST_ATTEMPT_CUT = "its last attempt was cut short."
+
+
 def outbox_recover(*, lease_seconds: float | None = None, overdue_seconds: float = 600) -> int:
     """Requeue rows whose worker died mid-delivery and due rows whose task was lost."""
     lease = lease_seconds if lease_seconds is not None else settings.COLIS_OUTBOX_LEASE_SECONDS
@@ -598,8 +606,19 @@ def outbox_recover(*, lease_seconds: float | None = None, overdue_seconds: float
                 next_attempt_at__lt=now - timedelta(seconds=overdue_seconds),
             )[:500]
         )
-        exhausted = [m for m in stale if m.attempts >= m.max_attempts]
-        stale = [m for m in stale if m.attempts < m.max_attempts]
+        # A worker that died held a whole batch, of which one row at most was being sent: a
+        # row claimed on its last attempt gets one more, and fails only when its delivery was
+        # already cut short that way before (a message that keeps killing its worker).
+        again = f"{LAST_ATTEMPT_CUT}"
+        exhausted = [
+            m for m in stale if m.attempts >= m.max_attempts and m.last_error.endswith(again)
+        ]
+        for m in stale:
+            if m.attempts >= m.max_attempts and m not in exhausted:
+                m.attempts = m.max_attempts - 1
+                m.last_error = f"Worker {m.claimed_by} stopped mid-batch; {LAST_ATTEMPT_CUT}"
+                m.save(update_fields=["attempts", "last_error"])
+        stale = [m for m in stale if m not in exhausted]
         for message in exhausted:
             # A message whose delivery kept killing its worker stops here, visibly.
             message.status = OutboxStatus.FAILED
@@ -614,7 +633,8 @@ def outbox_recover(*, lease_seconds: float | None = None, overdue_seconds: float
             message.status = OutboxStatus.PENDING
             message.claimed_at = None
             message.next_attempt_at = now
-            message.last_error = f"Worker {message.claimed_by} stopped mid-delivery."
+            if not message.last_error.endswith(LAST_ATTEMPT_CUT):
+                message.last_error = f"Worker {message.claimed_by} stopped mid-delivery."
             message.claimed_by = ""
             message.save(
                 update_fields=[

@@ -147,6 +147,14 @@ def _ask_buyer(order: Order, reason: str, at: Any) -> None:
     """Queue the "on hold for your action" email for this hold."""
     if reason not in BUYER_ACTION_HOLDS or not order.email:
         return
+    held_before = FulfillmentHold.objects.filter(
+        fulfillment_order__order_id=order.pk,
+        fulfillment_order__status__in=LIVE_FO,
+        reason=reason,
+        created_at__lt=at,
+    ).exists()
+    if held_before:
+        return  # the buyer was asked when the order was first held for this
     stamp = int(at.timestamp() * 1_000_000)
     outbox_enqueue_many(
         [

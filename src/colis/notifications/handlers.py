@@ -12,7 +12,7 @@ from colis.core.actor import Actor
 from colis.core.models import OutboxMessage, Shop
 from colis.core.outbox import PermanentFailure, outbox_handler
 from colis.core.timeline import event_record
-from colis.fulfillment.models import Shipment
+from colis.fulfillment.models import FulfillmentHold, Shipment
 from colis.notifications.context import email_context
 from colis.notifications.mail import OutgoingEmail, email_build, mail_send, shop_sender
 from colis.notifications.models import EmailTemplate
@@ -150,6 +150,23 @@ def customer_email(message: OutboxMessage) -> None:
     to = _sendable(message, inputs)
     if not to:
         raise PermanentFailure("The order has no email address.")
+    hold = (payload.get("hold") or {}).get("reason") if name == "fulfillment_on_hold" else None
+    if (
+        hold
+        and not FulfillmentHold.objects.filter(
+            fulfillment_order__order_id=order.pk, reason=hold
+        ).exists()
+    ):
+        # Released before the email left: asking the buyer now would be wrong.
+        event_record(
+            subject_type="order",
+            subject_id=order.pk,
+            order_id=order.pk,
+            kind="customer_email_skipped",
+            actor=Actor.system("worker"),
+            data={"template": name, "why": f"the {hold} hold was released"},
+        )
+        return
     composed = inputs.composed.result() if inputs.composed else _compose(message, inputs, to)
     if composed.fell_back:
         event_record(

@@ -96,7 +96,8 @@ def _from(sender: Sender) -> str:
 
 def _part(text: str, subtype: str) -> bytes:
     """One text part, UTF-8, quoted-printable (lines of at most 76 characters)."""
-    body = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True, header=False)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # no bare CR reaches the wire
+    body = binascii.b2a_qp(text.encode(), istext=True, header=False)
     return (
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
@@ -204,8 +205,24 @@ def mail_send(message: OutgoingEmail) -> None:
     if not recipient.isascii() or not sender.isascii():
         raise PermanentFailure(f"The address {recipient!r} cannot be sent to without SMTPUTF8.")
     try:
-        _connection(url).sendmail(sender, [recipient], message.data)
+        conn = _connection(url)
+    except (OSError, smtplib.SMTPException) as exc:
+        # Connecting, greeting, TLS or login failed: every message waits, none is failed.
+        mail_close()
+        raise TemporaryFailure(
+            f"The mail server is unreachable or refused the login: {exc}",
+            transport_down=True,
+        ) from exc
+    try:
+        conn.sendmail(sender, [recipient], message.data)
         _local.used = time.monotonic()
+    except smtplib.SMTPSenderRefused as exc:
+        # The shop's sender address is not accepted: true of every message until it is fixed.
+        mail_close()
+        raise TemporaryFailure(
+            f"The mail server refused the sender {sender}: {exc.smtp_code} {exc.smtp_error!r}",
+            transport_down=True,
+        ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         # The connection stays usable (smtplib reset the transaction).
         _local.used = time.monotonic()

@@ -3,6 +3,7 @@ events, and the order confirmation to the buyer when asked for."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,12 +55,11 @@ class Updated:
 def orders_updated_queue(updated: Sequence[Updated], at: datetime) -> None:
     """In the changing transaction: one `order.updated` event per order whose status or
     fulfillment status changed."""
-    stamp = int(at.timestamp() * 1_000_000)
     outbox_enqueue_many(
         [
             Effect(
                 kind="webhook_event",
-                idempotency_key=f"order:{u.order_id}:updated:{stamp}",
+                idempotency_key=f"order:{u.order_id}:updated:{at.isoformat()}:{uuid.uuid4().hex}",
                 payload={
                     "order_id": u.order_id,
                     "event": "order.updated",

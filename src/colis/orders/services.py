@@ -357,7 +357,8 @@ def _write(
                 order_id=ids[c.number],
                 number=c.number,
                 email=c.draft.email.strip().lower(),
-                notify_customer=c.draft.notify_customer,
+                # Nothing to confirm for an order that arrives cancelled or refunded.
+                notify_customer=c.draft.notify_customer and c.status not in UNROUTED,
             )
             for c in to_create
         ]

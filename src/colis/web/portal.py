@@ -16,7 +16,7 @@ from colis.core.shop import shop_get
 from colis.fulfillment.models import FulfillmentOrder
 from colis.fulfillment.requests import fulfillment_order_accept, fulfillment_order_reject
 from colis.fulfillment.shipments import ShipmentDraft, shipment_create
-from colis.fulfillment.status import LIVE_FO
+from colis.fulfillment.status import LIVE_FO, FOStatus
 from colis.partners.models import FulfillmentService
 from colis.partners.services import portal_service, purchase_order_number
 
@@ -70,6 +70,7 @@ def portal_purchase_order(request: HttpRequest, token: str, fo_id: int) -> HttpR
         return _not_found(request)
     fo = (
         FulfillmentOrder.objects.filter(pk=fo_id, location_id=service.location_id)
+        .exclude(status=FOStatus.CANCELLED)
         .select_related("order")
         .prefetch_related("lines", "order__lines")
         .first()

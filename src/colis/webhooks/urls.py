@@ -21,14 +21,7 @@ def url_problem(url: str, *, allow_private: bool) -> str:
         return f"The host {parts.hostname} cannot be resolved."
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_reserved
-            or address.is_multicast
-            or address.is_unspecified
-        ):
+        if not address.is_global or address.is_multicast:
             return (
                 f"{parts.hostname} points at a private or local address ({address}); "
                 "allow private addresses on this webhook to use it."
