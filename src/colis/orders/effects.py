@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from colis.core.outbox import Effect, outbox_enqueue_many, outbox_enqueue_new
+from colis.core.outbox import Effect, outbox_enqueue_new
 from colis.orders.status import STATUS_NAMES
 
 
@@ -54,8 +54,8 @@ class Updated:
 
 def orders_updated_queue(updated: Sequence[Updated], at: datetime) -> None:
     """In the changing transaction: one `order.updated` event per order whose status or
-    fulfillment status changed."""
-    outbox_enqueue_many(
+    fulfillment status changed (keys are new by construction: the bulk path)."""
+    outbox_enqueue_new(
         [
             Effect(
                 kind="webhook_event",
