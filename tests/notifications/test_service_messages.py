@@ -77,7 +77,13 @@ def test_a_supplier_told_by_email_gets_the_items_address_and_portal_link(
 def test_a_3pl_told_by_webhook_gets_a_signed_request_it_can_verify(api, shop, location, receiver):
     url, got = receiver
     service = _supplier(
-        api, location, name="Hook 3PL", kind="3pl", notify_method="webhook", webhook_url=url
+        api,
+        location,
+        name="Hook 3PL",
+        kind="3pl",
+        notify_method="webhook",
+        webhook_url=url,
+        webhook_allow_private=True,
     )
     secret = service["webhook_secret"]
     order = api.post(ORDERS, order_body([("BAR-A", 2)])).json()
@@ -108,8 +114,24 @@ def test_an_unreachable_service_endpoint_is_retried_later(api, shop, location):
         kind="3pl",
         notify_method="webhook",
         webhook_url="http://127.0.0.1:9/hooks",
+        webhook_allow_private=True,
     )
     api.post(ORDERS, order_body([("BAR-A", 1)]))
     outbox_pump(worker_id="w1")
     row = OutboxMessage.objects.get(kind="fulfillment_request")
     assert row.status == OutboxStatus.PENDING and row.attempts == 1
+
+
+def test_a_service_webhook_to_a_private_address_is_refused_unless_allowed(api, location):
+    Location.objects.filter(pk=location.pk).update(fulfills_online_orders=False)
+    body = {
+        "name": "Inside 3PL",
+        "kind": "3pl",
+        "notify_method": "webhook",
+        "webhook_url": "http://10.0.0.5/hooks",
+        "address": ADDRESS_FR,
+    }
+    refused = api.post(SERVICES, body)
+    assert refused.status_code == 422 and "private" in refused.json()["fields"]["webhook_url"]
+    allowed = api.post(SERVICES, {**body, "webhook_allow_private": True})
+    assert allowed.status_code == 201 and allowed.json()["webhook_allow_private"] is True

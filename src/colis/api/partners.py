@@ -35,6 +35,7 @@ class ServiceIn(Schema):
     email: str = Field("", max_length=254)
     notify_method: Notify = "email"
     webhook_url: str = Field("", max_length=500)
+    webhook_allow_private: bool = False
     manages_own_stock: bool = True
     on_reject: OnReject = "reroute"
     address: AddressIn
@@ -45,6 +46,7 @@ class ServicePatch(Schema):
     email: str | None = Field(None, max_length=254)
     notify_method: Notify | None = None
     webhook_url: str | None = Field(None, max_length=500)
+    webhook_allow_private: bool | None = None
     manages_own_stock: bool | None = None
     on_reject: OnReject | None = None
     active: bool | None = None
@@ -62,6 +64,7 @@ def service_out(service: FulfillmentService) -> dict[str, Any]:
         "email": service.email,
         "notify_method": service.notify_method,
         "webhook_url": service.webhook_url,
+        "webhook_allow_private": service.webhook_allow_private,
         "manages_own_stock": service.manages_own_stock,
         "on_reject": service.on_reject,
         "location_id": service.location_id,

@@ -12,6 +12,7 @@ from colis.fulfillment.models import FulfillmentOrder
 from colis.notifications.mail import email_build, mail_send, shop_sender
 from colis.partners.models import FulfillmentService, NotifyMethod, ServiceKind
 from colis.webhooks.signing import signed_post
+from colis.webhooks.urls import url_problem
 
 WEBHOOK_TIMEOUT_SECONDS = 15.0
 
@@ -115,6 +116,8 @@ def _deliver(message: OutboxMessage, kind: str) -> None:
         dropship=service.kind == ServiceKind.DROPSHIP,
     )
     if service.notify_method == NotifyMethod.WEBHOOK:
+        if problem := url_problem(service.webhook_url, allow_private=service.webhook_allow_private):
+            raise PermanentFailure(problem)
         signed_post(service.webhook_url, service.webhook_secret, message.idempotency_key, payload)
     else:
         _email(service, message.idempotency_key, payload)

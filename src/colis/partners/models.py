@@ -33,6 +33,8 @@ class FulfillmentService(models.Model):
     )
     webhook_url = models.CharField(max_length=500, blank=True, default="")
     webhook_secret = models.CharField(max_length=200, blank=True, default="")
+    # Private and loopback webhook addresses are refused unless the merchant allows them here.
+    webhook_allow_private = models.BooleanField(default=False)
     manages_own_stock = models.BooleanField(default=True)
     on_reject = models.CharField(max_length=10, choices=OnReject.choices, default=OnReject.REROUTE)
     location = models.OneToOneField(Location, on_delete=models.PROTECT, related_name="service")

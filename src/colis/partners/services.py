@@ -30,6 +30,7 @@ from colis.partners.models import (
     ServiceToken,
 )
 from colis.partners.selectors import SERVICE_TOKEN_PREFIX
+from colis.webhooks.urls import url_problem
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PORTAL_SALT = "colis.partners.portal"
@@ -44,6 +45,7 @@ class ServiceData(Given):
     notify_method: str = UNSET
     webhook_url: str = UNSET
     webhook_secret: str = UNSET
+    webhook_allow_private: bool = UNSET
     manages_own_stock: bool = UNSET
     on_reject: str = UNSET
     active: bool = UNSET
@@ -77,6 +79,14 @@ def _check(values: dict[str, Any], current: FulfillmentService | None) -> dict[s
         errors.setdefault("email", "Required when the service is told by email.")
     if merged["notify_method"] == NotifyMethod.WEBHOOK and not merged["webhook_url"]:
         errors.setdefault("webhook_url", "Required when the service is told by webhook.")
+    allow = out.get("webhook_allow_private", getattr(current, "webhook_allow_private", False))
+    problem = (
+        url_problem(merged["webhook_url"], allow_private=allow)
+        if merged["webhook_url"] and "webhook_url" not in errors
+        else ""
+    )
+    if problem:
+        errors["webhook_url"] = problem
     if errors:
         raise ValidationError(
             "The fulfillment service is not valid.", code="invalid_service", fields=errors
