@@ -5,7 +5,9 @@ event fans out once per subscription however often its fan-out runs."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -238,3 +240,44 @@ def test_an_event_fans_out_once_per_subscription_however_often_it_runs(api, shop
     assert OutboxMessage.objects.filter(kind="webhook_delivery").count() == 2
     assert len(first.requests) == 1 and len(second.requests) == 1
     assert first.events[0]["id"] == second.events[0]["id"]
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_and_retried(api, shop, monkeypatch):
+    import colis.webhooks.signing as signing
+
+    monkeypatch.setattr(signing, "TOTAL_SECONDS", 0.5)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def trickle():
+        conn, _ = server.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _ in range(20):  # one byte every 0.1 s: 2 s in all
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+            time.sleep(0.1)
+        conn.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    hook = api.post(
+        HOOKS,
+        {"url": f"http://127.0.0.1:{port}/h", "events": ["shipment.created"],
+         "allow_private": True},
+    ).json()  # fmt: skip
+    order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    api.post(
+        f"{ORDERS}/{order['id']}/shipments",
+        {"carrier": "ups", "tracking_numbers": ["1Z5R89390357567127"]},
+    )
+    started = time.monotonic()
+    _pump_all()
+    assert time.monotonic() - started < 1.8  # cut off, not waited out
+    [delivery] = WebhookDelivery.objects.filter(subscription_id=hook["id"])
+    assert delivery.status == "retrying" and "too long" in delivery.last_error
+    server.close()

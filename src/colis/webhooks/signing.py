@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from colis.core.outbox import PermanentFailure, TemporaryFailure
 
-TIMEOUT_SECONDS = 15.0
+TIMEOUT_SECONDS = 15.0  # per socket operation
+TOTAL_SECONDS = 30.0  # to read an answer's body
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 MAX_RESPONSE_BYTES = 64 * 1024
 MAX_KEPT = 32  # open connections kept per thread
@@ -60,6 +61,22 @@ def http_close() -> None:
         _drop(key)
 
 
+def _drain(response: http.client.HTTPResponse, deadline: float) -> None:
+    """Read (and drop) up to MAX_RESPONSE_BYTES of the answer, within the deadline: a receiver
+    that trickles its body cannot hold the lane longer than that."""
+    left = MAX_RESPONSE_BYTES
+    while left > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the endpoint took too long to send its answer")
+        if response.length == 0:
+            response.read()  # marks the answer finished, so the connection can be reused
+            return
+        chunk = response.read1(min(left, 8192))
+        if not chunk:
+            return
+        left -= len(chunk)
+
+
 def _exchange(key: Key, path: str, body: bytes, headers: dict[str, str]) -> int:
     """One POST on the kept connection (a fresh one when the kept one turns out closed)."""
     pool = _pool()
@@ -73,7 +90,7 @@ def _exchange(key: Key, path: str, body: bytes, headers: dict[str, str]) -> int:
         try:
             conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
-            response.read(MAX_RESPONSE_BYTES)
+            _drain(response, time.monotonic() + TOTAL_SECONDS)
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             _drop(key)
             if reused and attempt == 1:
