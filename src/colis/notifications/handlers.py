@@ -127,6 +127,18 @@ def _compose(message: OutboxMessage, inputs: EmailInputs, to: str) -> Composed:
     return Composed(email=email, locale=locale, fell_back=fell_back)
 
 
+def _order_event(order: Order, kind: str, data: dict[str, str]) -> None:
+    """What happened to a buyer email, on its order's timeline."""
+    event_record(
+        subject_type="order",
+        subject_id=order.pk,
+        order_id=order.pk,
+        kind=kind,
+        actor=Actor.system("worker"),
+        data=data,
+    )
+
+
 @outbox_handler("customer_email", prepare=customer_emails_prepare)
 def customer_email(message: OutboxMessage) -> None:
     payload = message.payload
@@ -138,14 +150,7 @@ def customer_email(message: OutboxMessage) -> None:
         raise PermanentFailure("The shipment of this email no longer exists.")
     name = payload["template"]
     if row is not None and not row.enabled:
-        event_record(
-            subject_type="order",
-            subject_id=order.pk,
-            order_id=order.pk,
-            kind="customer_email_switched_off",
-            actor=Actor.system("worker"),
-            data={"template": name},
-        )
+        _order_event(order, "customer_email_switched_off", {"template": name})
         return
     to = _sendable(message, inputs)
     if not to:
@@ -158,23 +163,17 @@ def customer_email(message: OutboxMessage) -> None:
         ).exists()
     ):
         # Released before the email left: asking the buyer now would be wrong.
-        event_record(
-            subject_type="order",
-            subject_id=order.pk,
-            order_id=order.pk,
-            kind="customer_email_skipped",
-            actor=Actor.system("worker"),
-            data={"template": name, "why": f"the {hold} hold was released"},
+        _order_event(
+            order,
+            "customer_email_skipped",
+            {"template": name, "why": f"the {hold} hold was released"},
         )
         return
     composed = inputs.composed.result() if inputs.composed else _compose(message, inputs, to)
     if composed.fell_back:
-        event_record(
-            subject_type="order",
-            subject_id=order.pk,
-            order_id=order.pk,
-            kind="email_template_fell_back",
-            actor=Actor.system("worker"),
-            data={"template": name, "locale": composed.locale, "error": composed.fell_back},
+        _order_event(
+            order,
+            "email_template_fell_back",
+            {"template": name, "locale": composed.locale, "error": composed.fell_back},
         )
     mail_send(composed.email)
