@@ -95,4 +95,5 @@ def test_worker_reports_its_heartbeat_to_health(tmp_path, url, anon):
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(20)
+    assert worker.returncode == 0
     assert not WorkerHeartbeat.objects.exists()

@@ -144,14 +144,6 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
     worker_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     stop = threading.Event()
     started = threading.Event()
-    thread = threading.Thread(
-        target=_housekeeping, args=(worker_id, started, stop), daemon=True, name="housekeeping"
-    )
-    thread.start()
-    started.wait(10)
-    pump = threading.Thread(target=_pump, args=(worker_id, stop), daemon=True, name="pump")
-    if not batch:
-        pump.start()
     worker = Worker(
         queue_names=["*"],
         interval=interval,
@@ -162,8 +154,18 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
         worker_id=worker_id,
         excluded_queue_names=[],
     )
+    # Before the first heartbeat: a SIGTERM that comes as soon as the worker shows up still
+    # goes through the clean shutdown below.
     worker.configure_signals()
+    thread = threading.Thread(
+        target=_housekeeping, args=(worker_id, started, stop), daemon=True, name="housekeeping"
+    )
+    pump = threading.Thread(target=_pump, args=(worker_id, stop), daemon=True, name="pump")
     try:
+        thread.start()
+        started.wait(10)
+        if not batch:
+            pump.start()
         worker.run()
         if batch:
             while outbox_pump(worker_id=worker_id):
@@ -171,7 +173,10 @@ def worker_run(*, interval: float = 0.5, max_tasks: int | None = None, batch: bo
     finally:
         stop.set()
         # Both threads finish their round first, so no heartbeat is written after this delete.
-        thread.join(HEARTBEAT_SECONDS * 2)
+        if thread.is_alive():
+            thread.join(HEARTBEAT_SECONDS * 2)
         if pump.is_alive():
             pump.join(HEARTBEAT_SECONDS * 2)
+        # The signal may have cut a query short: start from a fresh connection.
+        connection.close()
         WorkerHeartbeat.objects.filter(worker_id=worker_id).delete()
