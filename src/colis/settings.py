@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "colis.fulfillment",
     "colis.notifications",
     "colis.webhooks",
+    "colis.channels",
     "colis.web",
 ]
 

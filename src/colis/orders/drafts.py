@@ -30,6 +30,8 @@ class OrderDraft:
     number: str | None = None
     channel: str | None = None
     external_id: str | None = None
+    # The channel record an imported order comes from (`channel` then holds its name).
+    channel_id: int | None = None
     phone: str = ""
     locale: str = ""
     billing_address: dict[str, Any] | None = None

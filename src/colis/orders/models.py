@@ -11,6 +11,9 @@ class Order(models.Model):
     number = models.CharField(max_length=64, unique=True)
     channel = models.CharField(max_length=64, blank=True, default="api")
     external_id = models.CharField(max_length=128, null=True, blank=True)
+    channel_record = models.ForeignKey(
+        "channels.Channel", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     email = models.CharField(max_length=254, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")
     locale = models.CharField(max_length=10, blank=True, default="")

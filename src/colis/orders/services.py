@@ -83,6 +83,7 @@ ORDER_COLUMNS = (
     "cancel_reason",
     "created_at",
     "updated_at",
+    "channel_record",
 )
 LINE_COLUMNS = (
     "order",
@@ -305,6 +306,7 @@ def _write(
                 "",
                 now,
                 now,
+                d.channel_id,
             )
         )
     ids = dict(bulk_insert(Order, ORDER_COLUMNS, order_rows, returning=("number", "id")))

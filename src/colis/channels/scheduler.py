@@ -1,0 +1,1 @@
+"""Imports on each channel's schedule."""
