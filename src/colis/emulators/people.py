@@ -7,10 +7,46 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-FIRST = ("Camille", "Léa", "Hugo", "Émile", "Olivia", "James", "Noah", "Sofía", "Lukas", "Mia",
-         "Chloé", "Jonas", "Zoë", "Mateo", "Ana", "Théo", "Grace", "Liam", "Inès", "Oskar")  # fmt: skip
-LAST = ("Martin", "Bernard", "Müller", "Smith", "García", "Dubois", "O'Brien", "Schmidt",
-        "Johnson", "Lefèvre", "Rossi", "Brown", "Moreau", "Fischer", "Wilson", "Lambert")  # fmt: skip
+FIRST = (
+    "Camille",
+    "Léa",
+    "Hugo",
+    "Émile",
+    "Olivia",
+    "James",
+    "Noah",
+    "Sofía",
+    "Lukas",
+    "Mia",
+    "Chloé",
+    "Jonas",
+    "Zoë",
+    "Mateo",
+    "Ana",
+    "Théo",
+    "Grace",
+    "Liam",
+    "Inès",
+    "Oskar",
+)
+LAST = (
+    "Martin",
+    "Bernard",
+    "Müller",
+    "Smith",
+    "García",
+    "Dubois",
+    "O'Brien",
+    "Schmidt",
+    "Johnson",
+    "Lefèvre",
+    "Rossi",
+    "Brown",
+    "Moreau",
+    "Fischer",
+    "Wilson",
+    "Lambert",
+)
 
 # (country, region, city, postal code, street) that pass address validation.
 PLACES = (
