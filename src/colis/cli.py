@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -266,6 +267,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_emulate(args: argparse.Namespace) -> int:
+    """Serve a vendor emulator until interrupted (needs no database)."""
+    from colis.emulators import emulator_class
+    from colis.emulators.server import EmulatorServer
+
+    emulator = emulator_class(args.vendor)(limits=not args.no_limits)
+    if args.orders:
+        skus = [s for s in (args.skus or "").split(",") if s] or [
+            f"SKU-{i:03d}" for i in range(1, 11)
+        ]
+        emulator.seed_orders({"count": args.orders, "skus": skus})
+    server = EmulatorServer(emulator, host=args.host, port=args.port)
+    print(f"{args.vendor} emulator on {server.url} (limits {'off' if args.no_limits else 'on'})",
+          flush=True)  # fmt: skip
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colis", description="Colis order fulfillment.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -317,6 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
     trevoke = token.add_parser("revoke", help="revoke a token by its id")
     trevoke.add_argument("--id", type=int, required=True)
     trevoke.set_defaults(func=cmd_token_revoke)
+
+    emulate = sub.add_parser("emulate", help="run a local emulator of a vendor's API")
+    emulate.add_argument("vendor", choices=["amazon", "ebay", "shopify", "bigcommerce"])
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("--port", type=int, default=8100)
+    emulate.add_argument("--no-limits", action="store_true", help="do not enforce rate limits")
+    emulate.add_argument("--orders", type=int, default=0, help="orders to serve from the start")
+    emulate.add_argument("--skus", default="", help="comma-separated SKUs for those orders")
+    emulate.set_defaults(func=cmd_emulate)
 
     check = sub.add_parser("check", help="check configuration and connectivity")
     check.set_defaults(func=cmd_check)

@@ -178,6 +178,14 @@ WRITES = [
     ("patch", "/api/v1/webhooks/1", {"active": False}),
     ("post", "/api/v1/webhooks/deliveries/1/redeliver", {}),
     ("patch", "/api/v1/shop", {"routing_strategy": "most_stock"}),
+    ("post", "/api/v1/channels", {"kind": "bigcommerce", "name": "BC", "credentials": {}}),
+    ("patch", "/api/v1/channels/1", {"import_enabled": False}),
+    ("post", "/api/v1/channels/1/sync", {}),
+    ("post", "/api/v1/channels/1/sync-records/1/retry", {}),
+    ("post", "/api/v1/channels/1/pending-orders/1/retry", {"force": True}),
+    ("post", "/api/v1/channels/1/sku-mappings", {"channel_sku": "A", "sku": "BAR-A"}),
+    ("post", "/api/v1/channels/1/sku-mappings/upload", {}),
+    ("delete", "/api/v1/channels/1/sku-mappings/1", None),
 ]
 
 
@@ -247,6 +255,8 @@ def test_the_table_of_writes_covers_every_write_in_the_schema(anon):
         for path, ops in spec["paths"].items()
         for method in ops
         if method in ("post", "patch", "put", "delete") and not path.startswith("/api/v1/tokens")
+        # Vendors call this one with their signature, not a token (tests/channels cover it).
+        and not (path.startswith("/api/v1/channels/") and path.endswith("/webhooks"))
     }
     tested = set()
     for method, path, _ in WRITES:

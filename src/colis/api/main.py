@@ -70,6 +70,7 @@ def _register() -> None:
     from colis.api import (
         accounts,
         carriers,
+        channels,
         fulfillment,
         health,
         inventory,
@@ -100,6 +101,7 @@ def _register() -> None:
     api.add_router("/notification-templates", notifications.router)
     api.add_router("/webhooks", webhooks.router)
     api.add_router("/shop", shop.router)
+    api.add_router("/channels", channels.router)
 
 
 _register()

@@ -63,3 +63,89 @@ class MemoryTokens:
 
     def put(self, token: str, expires_in: float) -> None:
         self._token, self._until = token, time.monotonic() + max(0.0, expires_in - 60)
+
+
+class DbLimiter:
+    """Buckets in the database (table RateBucket), one per (channel, operation): every process
+    that calls this vendor account takes from the same bucket, so together they never exceed
+    the published rate. A call that finds the bucket empty reserves its token (the count goes
+    below zero) and sleeps until it is due, so waiting callers go in turn."""
+
+    def __init__(
+        self, channel_id: int, rates: Mapping[str, tuple[float, int]], *, sleep=time.sleep
+    ) -> None:
+        self.channel_id = channel_id
+        self.rates = dict(rates)
+        self._sleep = sleep
+
+    def reserve(self, operation: str) -> float:
+        from django.db import transaction
+
+        from colis.channels.models import RateBucket
+
+        if operation not in self.rates:
+            return 0.0
+        rate, burst = self.rates[operation]
+        with transaction.atomic():
+            bucket = (
+                RateBucket.objects.select_for_update()
+                .filter(channel_id=self.channel_id, operation=operation)
+                .first()
+            )
+            now = time.time()
+            if bucket is None:
+                bucket = RateBucket(
+                    channel_id=self.channel_id, operation=operation, tokens=burst, updated_at=now
+                )
+            tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
+            bucket.tokens, bucket.updated_at = tokens - 1, now
+            bucket.save()
+        return 0.0 if bucket.tokens >= 0 else -bucket.tokens / rate
+
+    def acquire(self, operation: str) -> None:
+        wait = self.reserve(operation)
+        if wait > 0:
+            self._sleep(wait)
+
+    def observe(self, operation: str, headers: Mapping[str, str]) -> None:
+        return None
+
+
+class ChannelTokens:
+    """The channel's access token, sealed in its row and shared by every process."""
+
+    def __init__(self, channel_id: int) -> None:
+        self.channel_id = channel_id
+
+    def get(self) -> str | None:
+        from django.utils import timezone
+
+        from colis.channels.models import Channel
+        from colis.channels.secrets import unseal
+
+        row = (
+            Channel.objects.filter(pk=self.channel_id)
+            .values("token_sealed", "token_expires_at")
+            .first()
+        )
+        if not row or not row["token_sealed"] or not row["token_expires_at"]:
+            return None
+        if row["token_expires_at"] <= timezone.now():
+            return None
+        try:
+            return unseal(row["token_sealed"])
+        except ValueError:
+            return None
+
+    def put(self, token: str, expires_in: float) -> None:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from colis.channels.models import Channel
+        from colis.channels.secrets import seal
+
+        Channel.objects.filter(pk=self.channel_id).update(
+            token_sealed=seal(token),
+            token_expires_at=timezone.now() + timedelta(seconds=max(0.0, expires_in - 60)),
+        )

@@ -45,6 +45,8 @@ class Channel(models.Model):
     # Import bookkeeping: the high-water mark of the vendor's "last updated" seen so far.
     import_cursor = models.DateTimeField(null=True, blank=True)
     last_import_at = models.DateTimeField(null=True, blank=True)
+    # The last reconciliation pass (a re-read of recent days, for what a lost webhook missed).
+    reconciled_at = models.DateTimeField(null=True, blank=True)
     import_lease_until = models.DateTimeField(null=True, blank=True)
     # A cached OAuth access token (sealed) and its expiry, shared by every worker.
     token_sealed = models.TextField(blank=True, default="")

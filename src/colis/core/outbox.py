@@ -61,9 +61,13 @@ class TemporaryFailure(Exception):
     `transport_down` says the way out itself failed (the mail server is unreachable): the rest
     of the batch of the same kind is put back untried instead of failing one by one."""
 
-    def __init__(self, *args: object, transport_down: bool = False) -> None:
+    def __init__(
+        self, *args: object, transport_down: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(*args)
         self.transport_down = transport_down
+        # The far side said when to come back (Retry-After): not before then.
+        self.retry_after = retry_after
 
 
 class PermanentFailure(Exception):
@@ -451,7 +455,12 @@ def _run(message: OutboxMessage) -> str:
         logger.warning(
             "outbox %s (%s) attempt %s failed: %s", message.pk, message.kind, message.attempts, exc
         )
-        _record_failure(message, f"{type(exc).__name__}: {exc}", permanent=False)
+        _record_failure(
+            message,
+            f"{type(exc).__name__}: {exc}",
+            permanent=False,
+            not_before=getattr(exc, "retry_after", None),
+        )
         if message.status == OutboxStatus.FAILED:
             return "failed"
         return "transport_down" if getattr(exc, "transport_down", False) else "retry"
@@ -492,7 +501,9 @@ def _record_delivered_many(messages: Sequence[OutboxMessage]) -> int:
         return cursor.rowcount
 
 
-def _record_failure(message: OutboxMessage, error: str, *, permanent: bool) -> None:
+def _record_failure(
+    message: OutboxMessage, error: str, *, permanent: bool, not_before: float | None = None
+) -> None:
     claimed_by = message.claimed_by
     message.last_error = error[:2000]
     if permanent or message.attempts >= message.max_attempts:
@@ -500,7 +511,7 @@ def _record_failure(message: OutboxMessage, error: str, *, permanent: bool) -> N
     else:
         message.status = OutboxStatus.PENDING
         message.next_attempt_at = timezone.now() + timedelta(
-            seconds=backoff_delay(message.attempts)
+            seconds=max(backoff_delay(message.attempts), not_before or 0.0)
         )
     with transaction.atomic():
         # Fenced: only the claim that is still ours records an outcome; a claim taken over

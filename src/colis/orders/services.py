@@ -690,6 +690,39 @@ def order_note_add(*, order_id: int, text: str, actor: Actor) -> None:
         )
 
 
+def order_shipping_address_set(*, order_id: int, address: dict[str, Any], actor: Actor) -> Order:
+    """Change the ship-to address of an order none of which has shipped. Raises NotFound,
+    ValidationError (each field named), Conflict (shipped or cancelled)."""
+    errors, cleaned = address_errors(address, prefix="shipping_address")
+    if errors or cleaned is None:
+        raise ValidationError("The address is not valid.", code="invalid_address", fields=errors)
+    with transaction.atomic():
+        order = order_lock(order_id)
+        if order.status == OrderStatus.CANCELLED:
+            raise Conflict("This order is cancelled.", code="order_cancelled")
+        if order.lines.filter(quantity_fulfilled__gt=0).exists():
+            raise Conflict(
+                "Part of this order has shipped: its address can no longer change.",
+                code="order_has_shipments",
+            )
+        if cleaned == order.shipping_address:
+            return order
+        previous = order.shipping_address
+        order.shipping_address = cleaned
+        order.buyer_name = cleaned["name"] or cleaned["company"] or order.buyer_name
+        order.updated_at = timezone.now()
+        order.save(update_fields=["shipping_address", "buyer_name", "updated_at"])
+        event_record(
+            subject_type="order",
+            subject_id=order.pk,
+            order_id=order.pk,
+            kind="order_address_changed",
+            actor=actor,
+            data={"from": previous, "to": cleaned},
+        )
+    return order
+
+
 def status_label_set(*, status: int, label: str, actor: Actor) -> None:
     from colis.orders.models import OrderStatusLabel
     from colis.orders.selectors import status_labels_forget
