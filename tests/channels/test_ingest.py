@@ -240,3 +240,18 @@ def test_a_page_with_the_same_order_twice_keeps_the_newest(stocked):
     new = vendor_order(updated_at=datetime(2026, 6, 9, tzinfo=UTC))
     summary = channel_orders_ingest(channel=channel, orders=[new, old])
     assert summary.seen == 1 and summary.imported == 1
+
+
+def test_imported_orders_carry_their_channel_and_filter_by_its_name_or_id(stocked, api):
+    stocked("BAR-A")
+    channel = amazon_channel()
+    channel_orders_ingest(channel=channel, orders=[vendor_order()])
+    api.post("/api/v1/orders", {"email": "a@example.com", "shipping_address": PARIS,
+             "currency": "EUR", "financial_status": "paid",
+             "lines": [{"sku": "BAR-A", "quantity": 1, "unit_price": "1.00"}]})  # fmt: skip
+
+    by_id = api.get("/api/v1/orders", channel=str(channel.pk)).json()["items"]
+    by_name = api.get("/api/v1/orders", channel="Amazon FR").json()["items"]
+
+    assert [o["channel_id"] for o in by_id] == [channel.pk]
+    assert [o["channel"] for o in by_name] == ["Amazon FR"]

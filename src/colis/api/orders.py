@@ -156,6 +156,7 @@ def order_out(order: Order, labels: dict[int, str]) -> dict[str, Any]:
         "id": order.pk,
         "number": order.number,
         "channel": order.channel,
+        "channel_id": order.channel_record_id,
         "external_id": order.external_id,
         "email": order.email,
         "phone": order.phone,

@@ -75,7 +75,11 @@ def order_queryset(filters: OrderFilters) -> QuerySet[Order]:
             )
         qs = qs.filter(fulfillment_status__in=values)
     if filters.channel:
-        qs = qs.filter(channel=filters.channel)
+        # A channel's name, or the id of its record.
+        if filters.channel.isdigit() and len(filters.channel) <= 18:
+            qs = qs.filter(Q(channel=filters.channel) | Q(channel_record_id=int(filters.channel)))
+        else:
+            qs = qs.filter(channel=filters.channel)
     if filters.location_id is not None:
         from colis.fulfillment.models import FulfillmentOrder
 
