@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from colis.channels.importing import channel_orders_ingest, order_from_data, order_to_data
+from colis.channels.importing import channel_orders_ingest
 from colis.channels.models import ChannelOrder, ImportState
+from colis.channels.records import order_from_data, order_to_data
 from colis.channels.services import sku_mapping_set
 from colis.core.models import Event
 from colis.fulfillment.models import Shipment

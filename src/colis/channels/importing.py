@@ -9,24 +9,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from colis.channels.changes import channel_changes_apply
 from colis.channels.checks import Context, context_load, order_checks, sku_resolve
 from colis.channels.connectors.base import (
     ChannelError,
-    ChannelLine,
     ChannelOrder,
-    ChannelShipment,
     PermanentError,
 )
-from colis.channels.models import Channel, ImportState, SyncRecord, SyncState
+from colis.channels.models import Channel, ImportState, SyncState
 from colis.channels.models import ChannelOrder as ChannelOrderRow
+from colis.channels.records import channel_actor, order_from_data, order_to_data, sync_record_write
 from colis.core.actor import Actor
 from colis.core.addresses import phone_normalize
 from colis.core.errors import Conflict, DomainError, NotFound, ValidationError
@@ -41,56 +39,6 @@ OVERLAP = timedelta(minutes=10)
 IMPORT_LEASE = timedelta(minutes=15)
 RETRIES = 4
 MAX_WAIT = 60.0
-
-
-def channel_actor(channel: Channel) -> Actor:
-    return Actor(kind="channel", id=channel.pk, label=channel.name, role="owner")
-
-
-# -- the normalised order as stored on its record ----------------------------------------------
-
-
-def order_to_data(order: ChannelOrder) -> dict[str, Any]:
-    return _jsonable(asdict(order))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def _when(value: Any) -> datetime | None:
-    return parse_datetime(value) if value else None
-
-
-def order_from_data(data: dict[str, Any]) -> ChannelOrder:
-    return ChannelOrder(
-        **{
-            **data,
-            "placed_at": _when(data["placed_at"]),
-            "updated_at": _when(data["updated_at"]),
-            "ship_by": _when(data.get("ship_by")),
-            "lines": tuple(
-                ChannelLine(**{**ln, "unit_price": Decimal(ln["unit_price"])})
-                for ln in data["lines"]
-            ),
-            "shipments": tuple(
-                ChannelShipment(**{**s, "lines": tuple(tuple(x) for x in s.get("lines", ()))})
-                for s in data.get("shipments", ())
-            ),
-            "shipping_price": Decimal(data.get("shipping_price") or 0),
-            "tax_total": Decimal(data.get("tax_total") or 0),
-            "discount_total": Decimal(data.get("discount_total") or 0),
-            "total": Decimal(data["total"]) if data.get("total") is not None else None,
-        }
-    )
 
 
 # -- checks and creation ------------------------------------------------------------------------
@@ -251,7 +199,7 @@ def channel_orders_ingest(
         _records_save(touched)
     for record, order in changed:
         try:
-            if _changes_apply(channel, record, order, actor):
+            if channel_changes_apply(channel, record, order, actor):
                 summary.updated += 1
             else:
                 summary.unchanged += 1
@@ -271,119 +219,6 @@ def _records_save(records: list[ChannelOrderRow]) -> None:
         ChannelOrderRow.objects.bulk_create(new, batch_size=500)
     if old:
         ChannelOrderRow.objects.bulk_update(old, _RECORD_FIELDS, batch_size=500)
-
-
-# -- changes made on the channel ------------------------------------------------------------
-
-
-def _changes_apply(
-    channel: Channel, record: ChannelOrderRow, order: ChannelOrder, actor: Actor
-) -> bool:
-    """Bring one imported order in line with the channel. True when something changed."""
-    from colis.orders.models import Order
-    from colis.orders.services import order_cancel, order_shipping_address_set
-    from colis.orders.status import OrderStatus
-
-    before = order_from_data(record.data) if record.data else None
-    ours = Order.objects.filter(pk=record.order_id).first()
-    record.data = order_to_data(order)
-    record.vendor_updated_at = order.updated_at
-    record.checked_at = timezone.now()
-    record.save(update_fields=["data", "vendor_updated_at", "checked_at"])
-    if ours is None:
-        return False
-    did = False
-    if order.state == "cancelled" and ours.status != OrderStatus.CANCELLED:
-        try:
-            order_cancel(order_id=ours.pk, reason=f"Cancelled on {channel.name}", actor=actor)
-            did = True
-        except Conflict as exc:
-            event_record(
-                subject_type="order",
-                subject_id=ours.pk,
-                order_id=ours.pk,
-                kind="channel_cancel_refused",
-                actor=actor,
-                data={"channel": channel.name, "reason": exc.message},
-            )
-        return did
-    if before is not None and order.shipping_address != before.shipping_address:
-        try:
-            order_shipping_address_set(
-                order_id=ours.pk, address=order.shipping_address, actor=actor
-            )
-            did = True
-        except DomainError as exc:
-            event_record(
-                subject_type="order",
-                subject_id=ours.pk,
-                order_id=ours.pk,
-                kind="channel_address_refused",
-                actor=actor,
-                data={"channel": channel.name, "reason": exc.message, "fields": exc.fields},
-            )
-    if order.shipments:
-        did = _shipped_elsewhere(channel, ours.pk, order, actor) or did
-    return did
-
-
-def carrier_from_channel(key: str, vendor_name: str) -> tuple[str, str]:
-    """Our registry code for a carrier as a channel names it (by its channel code or name),
-    else "other" with the name."""
-    from colis.shipping.models import Carrier
-
-    wanted = vendor_name.strip().lower()
-    for code, name, codes in Carrier.objects.filter(active=True).values_list(
-        "code", "name", "channel_codes"
-    ):
-        if wanted and wanted in {str((codes or {}).get(key, "")).lower(), name.lower(), code}:
-            return code, name
-    return "other", vendor_name.strip()[:100] or "Other"
-
-
-def _shipped_elsewhere(channel: Channel, order_id: int, order: ChannelOrder, actor: Actor) -> bool:
-    """Shipments made on the channel itself become shipments here (without telling the buyer
-    again, and without pushing them back)."""
-    from colis.channels.connectors import connector_class
-    from colis.fulfillment.models import FulfillmentOrder, Shipment
-    from colis.fulfillment.shipments import ShipmentDraft, shipment_create
-    from colis.fulfillment.status import LIVE_FO
-
-    known = {
-        n.upper()
-        for numbers in Shipment.objects.filter(order_id=order_id).values_list(
-            "tracking_numbers", flat=True
-        )
-        for n in numbers or []
-    }
-    key = connector_class(channel.kind).carrier_key
-    did = False
-    for ship in order.shipments:
-        if not ship.tracking_number or ship.tracking_number.upper() in known:
-            continue
-        code, name = carrier_from_channel(key, ship.carrier)
-        for fo_id in FulfillmentOrder.objects.filter(order_id=order_id, status__in=LIVE_FO) \
-                .order_by("id").values_list("id", flat=True):  # fmt: skip
-            try:
-                shipment_create(
-                    order_id=order_id,
-                    draft=ShipmentDraft(
-                        fulfillment_order_id=fo_id,
-                        carrier=code,
-                        carrier_name=name if code == "other" else "",
-                        tracking_numbers=[ship.tracking_number],
-                        notify_customer=False,
-                        force=True,
-                        notes=f"Shipped on {channel.name}",
-                    ),
-                    actor=actor,
-                )
-                did = True
-            except DomainError as exc:
-                logger.info("order %s: shipment from %s not recorded: %s", order_id,
-                            channel.name, exc.message)  # fmt: skip
-            break
-    return did
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -415,33 +250,6 @@ def _with_retries(call: Any, what: str) -> Any:
             logger.info("%s: %s; retrying in %.1f s", what, exc, wait)
             time.sleep(min(wait, MAX_WAIT))
     raise AssertionError("unreachable")
-
-
-def sync_record_write(
-    *,
-    channel: Channel,
-    direction: str,
-    operation: str,
-    state: str,
-    request: dict[str, Any] | None = None,
-    response: dict[str, Any] | None = None,
-    message: str = "",
-    order_id: int | None = None,
-) -> SyncRecord:
-    now = timezone.now()
-    return SyncRecord.objects.create(
-        channel=channel,
-        direction=direction,
-        operation=operation,
-        state=state,
-        request=request or {},
-        response=response or {},
-        message=message[:2000],
-        order_id=order_id,
-        attempts=1,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 def channel_import(

@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from colis.channels.connectors.base import WebhookRefused
-from colis.channels.importing import channel_order_refresh, sync_record_write
+from colis.channels.importing import channel_order_refresh
 from colis.channels.models import Channel, SyncState, WebhookReceipt
+from colis.channels.records import sync_record_write
 from colis.core.errors import NotAuthenticated, NotFound
 
 
