@@ -86,7 +86,8 @@ def _validate(
     for name in cls.credential_fields:
         if not str(credentials.get(name) or "").strip():
             errors[f"credentials.{name}"] = "Required."
-    for name in set(credentials) - set(cls.credential_fields):
+    allowed = {*cls.credential_fields, *cls.optional_credential_fields}
+    for name in set(credentials) - allowed:
         errors[f"credentials.{name}"] = "Not a credential of this channel kind."
     errors.update(cls.settings_problems(settings))
     for name in set(settings) - set(cls.setting_fields):
@@ -101,6 +102,16 @@ def _validate(
     if interval is not None and not (60 <= int(interval) <= 86_400):
         errors["import_interval_seconds"] = "Between 60 and 86400."
     return errors
+
+
+def _name_errors(name: str) -> dict[str, str]:
+    from colis.orders.services import LOCAL_CHANNELS
+
+    if not name:
+        return {"name": "Required."}
+    if name.lower() in LOCAL_CHANNELS:
+        return {"name": "This name is kept for orders entered in Colis."}
+    return {}
 
 
 def carrier_mapping_gaps(kind: str) -> list[str]:
@@ -127,11 +138,7 @@ def channel_create(
     """Connect a channel. Raises ValidationError (each field named), Conflict (name taken)."""
     options = dict(options or {})
     name = (name or "").strip()
-    errors = _validate(kind, credentials, settings, options)
-    if not name:
-        errors["name"] = "Required."
-    elif name.lower() in {"api", "csv", "manual", "demo"}:
-        errors["name"] = "This name is kept for orders entered in Colis."
+    errors = {**_validate(kind, credentials, settings, options), **_name_errors(name)}
     if errors:
         raise ValidationError("The channel is not valid.", code="invalid_channel", fields=errors)
     now = timezone.now()
@@ -180,8 +187,8 @@ def channel_update(
         merged_settings = {**channel.settings, **(settings or {})}
         stored = credentials if credentials is not None else channel_credentials(channel)
         errors = _validate(channel.kind, stored, merged_settings, options)
-        if name is not None and not name.strip():
-            errors["name"] = "Required."
+        if name is not None:
+            errors.update(_name_errors(name.strip()))
         if errors:
             raise ValidationError(
                 "The channel is not valid.", code="invalid_channel", fields=errors
@@ -224,11 +231,13 @@ def sku_mapping_set(*, channel_id: int, channel_sku: str, sku: str, actor: Actor
     if errors:
         raise ValidationError("The mapping is not valid.", code="invalid_mapping", fields=errors)
     with transaction.atomic():
-        mapping, _ = SkuMapping.objects.update_or_create(
-            channel=channel,
-            channel_sku=channel_sku.strip(),
-            defaults={"sku": _known_skus({sku})[sku_key(sku)]},
-        )
+        # Channel SKUs match whatever their case (as the import looks them up).
+        mapping = SkuMapping.objects.filter(
+            channel=channel, channel_sku__iexact=channel_sku.strip()
+        ).first() or SkuMapping(channel=channel)
+        mapping.channel_sku = channel_sku.strip()
+        mapping.sku = _known_skus({sku})[sku_key(sku)]
+        mapping.save()
         event_record(
             subject_type="channel",
             subject_id=channel.pk,
@@ -270,7 +279,15 @@ def sku_mappings_upload(*, channel_id: int, text: str, actor: Actor) -> dict[str
             code="invalid_csv",
             fields={"file": "Columns channel_sku and sku are required."},
         )
-    rows = [{(k or "").strip().lower(): (v or "").strip() for k, v in r.items()} for r in reader]
+    rows = []
+    for number, r in enumerate(reader, start=1):
+        if None in r:
+            raise ValidationError(
+                "A row has more cells than the header.",
+                code="invalid_csv",
+                fields={f"rows[{number}]": "More cells than the header has columns."},
+            )
+        rows.append({(k or "").strip().lower(): (v or "").strip() for k, v in r.items()})
     if len(rows) > MAX_MAPPING_ROWS:
         raise ValidationError(
             f"At most {MAX_MAPPING_ROWS:,} rows per file.",
@@ -314,6 +331,15 @@ def sku_mappings_upload(*, channel_id: int, text: str, actor: Actor) -> dict[str
 
 
 def sku_mapping_delete(*, channel_id: int, mapping_id: int, actor: Actor) -> None:
-    deleted, _ = SkuMapping.objects.filter(channel_id=channel_id, pk=mapping_id).delete()
-    if not deleted:
-        raise NotFound("No such mapping.", code="mapping_not_found")
+    with transaction.atomic():
+        mapping = SkuMapping.objects.filter(channel_id=channel_id, pk=mapping_id).first()
+        if mapping is None:
+            raise NotFound("No such mapping.", code="mapping_not_found")
+        mapping.delete()
+        event_record(
+            subject_type="channel",
+            subject_id=channel_id,
+            kind="sku_unmapped",
+            actor=actor,
+            data={"channel_sku": mapping.channel_sku, "sku": mapping.sku},
+        )

@@ -166,6 +166,8 @@ class Connector(ABC):
 
     kind: ClassVar[str]
     credential_fields: ClassVar[tuple[str, ...]]
+    # Credentials a merchant may give but need not (a webhook secret for incoming webhooks).
+    optional_credential_fields: ClassVar[tuple[str, ...]] = ()
     # Setting name -> default (None: required).
     setting_fields: ClassVar[dict[str, Any]]
     # The key of this channel in a carrier's `channel_codes`.
