@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Mapping
 
+SLACK = 0.02  # seconds added to every wait
+
 
 class NoLimiter:
     """Limits off (emulators with limits off, sandboxes)."""
@@ -40,7 +42,7 @@ class MemoryLimiter:
             tokens, at = self._state.get(operation, (float(burst), now))
             tokens = min(float(burst), tokens + (now - at) * rate) - 1
             self._state[operation] = (tokens, now)
-        return 0.0 if tokens >= 0 else -tokens / rate
+        return 0.0 if tokens >= 0 else -tokens / rate + SLACK
 
     def acquire(self, operation: str) -> None:
         wait = self.reserve(operation)
@@ -100,7 +102,8 @@ class DbLimiter:
             tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
             bucket.tokens, bucket.updated_at = tokens - 1, now
             bucket.save()
-        return 0.0 if bucket.tokens >= 0 else -bucket.tokens / rate
+        # A little slack: the vendor's own clock and bucket are not ours to the millisecond.
+        return 0.0 if bucket.tokens >= 0 else -bucket.tokens / rate + SLACK
 
     def acquire(self, operation: str) -> None:
         wait = self.reserve(operation)

@@ -93,6 +93,7 @@ class OpenApiSpec:
             "components": self._doc.get("components", {}),
         }
         self._validators: dict[int, Any] = {}
+        self._param_schemas: dict[int, dict[str, Any]] = {}
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[str, re.Pattern[str], Operation]] = []
         for template, item in self._doc.get("paths", {}).items():
@@ -141,6 +142,16 @@ class OpenApiSpec:
         if not media or "schema" not in media:
             return None, False
         return media["schema"], bool(request.get("required"))
+
+    def _param_schema(self, param: dict[str, Any]) -> dict[str, Any]:
+        """The schema of a parameter (Swagger 2.0 keeps it on the parameter itself), built once
+        per parameter so its compiled validator is reused."""
+        key = id(param)
+        found = self._param_schemas.get(key)
+        if found is None:
+            found = param.get("schema") or {k: param[k] for k in _SCHEMA_KEYS if k in param}
+            self._param_schemas[key] = found
+        return found
 
     def _validator(self, schema: dict[str, Any]) -> Any:
         key = id(schema)
@@ -201,7 +212,7 @@ class OpenApiSpec:
                 if param.get("required"):
                     problems.append(f"{where} parameter {name} is required")
                 continue
-            schema = param.get("schema") or {k: param[k] for k in _SCHEMA_KEYS if k in param}
+            schema = self._param_schema(param)
             value = _coerce(schema, raw, param)
             problems += self._problems(schema, value, f"{where} parameter {name}")
         unknown = sorted(set(query) - known_query)
