@@ -46,7 +46,8 @@ class AmazonConnector(Connector):
     supports_cancellation_push = False
     # Amazon refuses a packageReferenceId it already has: the push service looks first.
     idempotent_push = False
-    cancellation_sync_default = True
+    # Amazon takes no cancellation of a merchant-fulfilled order through this API: off.
+    cancellation_sync_default = False
     # The usage plans in the Orders API descriptions (requests per second, burst).
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
         "searchOrders": (0.0056, 20),
