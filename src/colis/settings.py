@@ -150,6 +150,8 @@ COLIS_OUTBOX_LEASE_SECONDS = float(os.environ.get("COLIS_OUTBOX_LEASE_SECONDS", 
 # Threads that share a worker's webhook deliveries (the rows of one order share one); emails
 # and other kinds go out one at a time on one more.
 COLIS_OUTBOX_LANES = max(1, int(os.environ.get("COLIS_OUTBOX_LANES", "4")))
+# Seconds to wait for a sales channel's API to answer one call.
+COLIS_CHANNEL_TIMEOUT = float(os.environ.get("COLIS_CHANNEL_TIMEOUT", "30"))
 # Colis's own handlers, then any the installation adds.
 COLIS_OUTBOX_HANDLER_MODULES = [
     "colis.notifications.handlers",

@@ -23,6 +23,13 @@ TIMEOUT = (5.0, 30.0)  # connect, read
 USER_AGENT = "Colis/1 (order fulfillment)"
 
 
+def configured_read_timeout() -> float:
+    """Seconds to wait for a vendor's answer: COLIS_CHANNEL_TIMEOUT, else 30."""
+    from django.conf import settings
+
+    return float(getattr(settings, "COLIS_CHANNEL_TIMEOUT", TIMEOUT[1]))
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds (it may be a number of seconds or an HTTP date)."""
     if not value:
@@ -64,6 +71,8 @@ class VendorHttp:
     def __init__(self, *, base_url: str, limiter: Limiter, timeout: tuple[float, float] = TIMEOUT):
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
+        if timeout is TIMEOUT:
+            timeout = (TIMEOUT[0], configured_read_timeout())
         self.timeout = timeout
         self._local = threading.local()
 

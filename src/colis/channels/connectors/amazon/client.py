@@ -196,4 +196,13 @@ class AmazonClient:
     def confirm_shipment(self, order_id: str, body: Mapping[str, Any]) -> Response:
         """v0 `confirmShipment` for one package (Amazon answers 204 with no body)."""
         path = CONFIRM_PATH.format(order_id=quote(order_id, safe=""))
-        return self.call("confirmShipment", "POST", path, json_body=dict(body))
+        answer = self.call("confirmShipment", "POST", path, json_body=dict(body))
+        if answer.status != 204:
+            # Not the documented answer: whether it took is unknown, so the push service
+            # retries, asking Amazon first what it has.
+            raise ChannelError(
+                f"confirmShipment: undocumented answer HTTP {answer.status}.",
+                status=answer.status,
+                body=answer.body.decode("utf-8", "replace"),
+            )
+        return answer
