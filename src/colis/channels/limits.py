@@ -89,16 +89,19 @@ class DbLimiter:
             return 0.0
         rate, burst = self.rates[operation]
         with transaction.atomic():
-            bucket = (
-                RateBucket.objects.select_for_update()
-                .filter(channel_id=self.channel_id, operation=operation)
-                .first()
+            rows = RateBucket.objects.select_for_update().filter(
+                channel_id=self.channel_id, operation=operation
             )
+            bucket = rows.first()
             now = time.time()
             if bucket is None:
-                bucket = RateBucket(
-                    channel_id=self.channel_id, operation=operation, tokens=burst, updated_at=now
-                )
+                # First call for this operation; another process may be creating it too.
+                RateBucket.objects.bulk_create(
+                    [RateBucket(channel_id=self.channel_id, operation=operation,
+                                tokens=burst, updated_at=now)],
+                    ignore_conflicts=True,
+                )  # fmt: skip
+                bucket = rows.get()
             tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
             bucket.tokens, bucket.updated_at = tokens - 1, now
             bucket.save()
