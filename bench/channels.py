@@ -223,23 +223,47 @@ def worker_until(env: dict[str, str], log: Path, url: str, total: int) -> float:
 
 
 def raw_push(url: str, total: int) -> float:
-    """Seconds for `total` createShippingFulfillment calls over one kept-alive connection."""
+    """Seconds for `total` createShippingFulfillment calls over one kept-alive connection (the
+    token and each order's line items are fetched before the clock starts)."""
+    import base64
     import http.client
-    from urllib.parse import urlsplit
+    from urllib.parse import urlencode, urlsplit
 
-    link = ebay_link(url)
-    token = control(url, "GET", "state").get("bench_token") or link.get("token", "")
-    orders = control(url, "GET", "state").get("order_ids", [])[:total]
+    from colis.channels.connectors.ebay.client import SCOPE
+    from colis.emulators.ebay import CREDENTIALS, TOKEN_PATH
+
+    ids = control(url, "POST", "orders", {"count": total, "skus": SKUS})["ids"]
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    basic = base64.b64encode(
+        f"{CREDENTIALS['client_id']}:{CREDENTIALS['client_secret']}".encode()
+    ).decode()
+    form = urlencode({"grant_type": "refresh_token", "scope": SCOPE,
+                      "refresh_token": CREDENTIALS["refresh_token"]})  # fmt: skip
+    conn.request("POST", TOKEN_PATH, body=form, headers={
+        "Authorization": f"Basic {basic}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    })  # fmt: skip
+    token = json.loads(conn.getresponse().read())["access_token"]
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    bodies = []
+    for i, order_id in enumerate(ids):
+        conn.request("GET", f"/sell/fulfillment/v1/order/{order_id}", headers=auth)
+        order = json.loads(conn.getresponse().read())
+        items = [{"lineItemId": li["lineItemId"], "quantity": li["quantity"]}
+                 for li in order["lineItems"]]  # fmt: skip
+        body = {"lineItems": items, "shippingCarrierCode": "UPS",
+                "trackingNumber": fulfill.ups_number(i),
+                "shippedDate": "2026-11-27T10:00:00.000Z"}  # fmt: skip
+        bodies.append((order_id, json.dumps(body)))
     started = time.perf_counter()
-    for i, order_id in enumerate(orders):
-        body = json.dumps({"lineItems": [], "shippingCarrierCode": "UPS",
-                           "trackingNumber": fulfill.ups_number(i)})  # fmt: skip
+    for order_id, body in bodies:
         conn.request("POST", f"/sell/fulfillment/v1/order/{order_id}/shipping_fulfillment",
-                     body=body, headers={"Authorization": f"Bearer {token}",
-                                         "Content-Type": "application/json"})  # fmt: skip
-        conn.getresponse().read()
+                     body=body, headers=auth)  # fmt: skip
+        answer = conn.getresponse()
+        answer.read()
+        if answer.status != 201:
+            raise SystemExit(f"raw push refused: HTTP {answer.status}")
     return time.perf_counter() - started
 
 
@@ -261,7 +285,6 @@ def part_push(total: int, work: Path, env: dict[str, str]) -> None:
         stop(proc)
     proc, url = emulator_start("ebay", work, "--no-limits")
     try:
-        control(url, "POST", "orders", {"count": min(total, 10000), "skus": SKUS})
         out = subprocess.run([sys.executable, __file__, "--raw-push", url, str(shipped)],
                              check=True, capture_output=True, text=True)  # fmt: skip
         raw_rate = shipped / float(out.stdout.strip())

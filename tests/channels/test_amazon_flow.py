@@ -125,10 +125,10 @@ def test_a_carrier_without_an_amazon_code_goes_as_other_with_its_name(amazon, ch
 
 @pytest.mark.parametrize("fault", ["500", "bad_json", "timeout", "429"])
 def test_after_a_fault_the_package_is_confirmed_exactly_once(amazon, channel, api, settings, fault):
-    [order_id] = _seed(amazon, count=1)
-    channel_import(channel_id=channel.pk)
     # A timeout: the emulator confirms the package after the client has given up waiting.
     settings.COLIS_CHANNEL_TIMEOUT = 0.5
+    [order_id] = _seed(amazon, count=1)
+    channel_import(channel_id=channel.pk)
     amazon.emulator.faults["confirmShipment"].append(
         Fault(fault=fault, count=1, retry_after=1.0 if fault == "timeout" else 2.0)
     )

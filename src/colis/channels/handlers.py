@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from colis.channels.pushing import channel_push_deliver
+from colis.channels.pushing import channel_push_deliver, channel_pushes_prepare
 from colis.core.outbox import outbox_handler
 
-outbox_handler("channel_push")(channel_push_deliver)
+# Parallel: pushes of one order stay in order on one lane, and a push cut off by a crash asks
+# the vendor what it has before sending again, so several in flight cannot double one.
+outbox_handler("channel_push", prepare=channel_pushes_prepare, parallel=True)(channel_push_deliver)

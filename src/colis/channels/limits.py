@@ -118,10 +118,13 @@ class DbLimiter:
 
 
 class ChannelTokens:
-    """The channel's access token, sealed in its row and shared by every process."""
+    """The channel's access token, sealed in its row and shared by every process; this process
+    keeps its copy in memory until shortly before it expires."""
 
     def __init__(self, channel_id: int) -> None:
         self.channel_id = channel_id
+        self._token: str | None = None
+        self._until = 0.0
 
     def get(self) -> str | None:
         from django.utils import timezone
@@ -129,6 +132,8 @@ class ChannelTokens:
         from colis.channels.models import Channel
         from colis.channels.secrets import unseal
 
+        if self._token is not None and time.monotonic() < self._until:
+            return self._token
         row = (
             Channel.objects.filter(pk=self.channel_id)
             .values("token_sealed", "token_expires_at")
@@ -136,12 +141,15 @@ class ChannelTokens:
         )
         if not row or not row["token_sealed"] or not row["token_expires_at"]:
             return None
-        if row["token_expires_at"] <= timezone.now():
+        left = (row["token_expires_at"] - timezone.now()).total_seconds()
+        if left <= 0:
             return None
         try:
-            return unseal(row["token_sealed"])
+            token = unseal(row["token_sealed"])
         except ValueError:
             return None
+        self._token, self._until = token, time.monotonic() + left
+        return token
 
     def put(self, token: str, expires_in: float) -> None:
         from datetime import timedelta
@@ -151,7 +159,9 @@ class ChannelTokens:
         from colis.channels.models import Channel
         from colis.channels.secrets import seal
 
+        usable = max(0.0, expires_in - 60)
         Channel.objects.filter(pk=self.channel_id).update(
             token_sealed=seal(token),
-            token_expires_at=timezone.now() + timedelta(seconds=max(0.0, expires_in - 60)),
+            token_expires_at=timezone.now() + timedelta(seconds=usable),
         )
+        self._token, self._until = (token, time.monotonic() + usable) if usable else (None, 0.0)

@@ -8,10 +8,13 @@ asks the vendor what it already has, and records that instead of sending again."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from colis.channels.connectors.base import (
@@ -30,26 +33,6 @@ from colis.core.outbox import PermanentFailure, TemporaryFailure
 logger = logging.getLogger(__name__)
 
 
-def _record(message: OutboxMessage, channel: Channel, operation: str, order_id: int,
-            shipment_id: int | None) -> SyncRecord:  # fmt: skip
-    now = timezone.now()
-    record, _ = SyncRecord.objects.get_or_create(
-        key=message.idempotency_key,
-        defaults={
-            "channel": channel,
-            "direction": "push",
-            "operation": operation,
-            "state": SyncState.PENDING,
-            "order_id": order_id,
-            "shipment_id": shipment_id,
-            "outbox_message_id": message.pk,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    return record
-
-
 def _set(record: SyncRecord, **fields: Any) -> None:
     fields["updated_at"] = timezone.now()
     for key, value in fields.items():
@@ -66,7 +49,7 @@ def _succeeded(record: SyncRecord, result: PushResult, note: str = "") -> Callab
         _set(
             record,
             state=SyncState.SUCCEEDED,
-            request=result.request,
+            request=result.request or record.request,
             response=result.response,
             vendor_id=result.vendor_id[:128],
             message=note,
@@ -76,14 +59,16 @@ def _succeeded(record: SyncRecord, result: PushResult, note: str = "") -> Callab
     return write
 
 
-def _package(channel: Channel, connector: Connector, shipment: Any, refs: dict) -> PushPackage:
-    from colis.shipping.models import Carrier
+def _package(channel: Channel, connector: Connector, push: _Push) -> PushPackage:
+    from colis.shipping.selectors import carrier_find
 
-    codes = (
-        Carrier.objects.filter(code=shipment.carrier).values_list("channel_codes", "name").first()
+    shipment = push.shipment
+    assert shipment is not None and push.order is not None
+    carrier = carrier_find(value=shipment.carrier)
+    vendor_code = (
+        str((carrier.channel_codes or {}).get(connector.carrier_key, "")) if carrier else ""
     )
-    vendor_code = str((codes[0] or {}).get(connector.carrier_key, "")) if codes else ""
-    name = shipment.carrier_name or (codes[1] if codes else shipment.carrier)
+    name = shipment.carrier_name or (carrier.name if carrier else shipment.carrier)
     ship_date = (
         datetime.combine(shipment.ship_date, time(12, 0), tzinfo=timezone.get_current_timezone())
         if shipment.ship_date
@@ -91,12 +76,9 @@ def _package(channel: Channel, connector: Connector, shipment: Any, refs: dict) 
     )
     return PushPackage(
         shipment_id=shipment.pk,
-        order_external_id=shipment.order.external_id or "",
-        order_refs=refs,
-        lines=tuple(
-            PushLine(external_line_id=ln.order_line.external_line_id, quantity=ln.quantity)
-            for ln in shipment.lines.select_related("order_line").order_by("id")
-        ),
+        order_external_id=push.order.external_id or "",
+        order_refs=push.data.get("refs", {}),
+        lines=tuple(PushLine(external_line_id=e, quantity=q) for e, q in push.lines),
         carrier_code=vendor_code,
         carrier_name=name,
         service=shipment.service,
@@ -112,43 +94,116 @@ def _call(record: SyncRecord, send: Callable[[], PushResult]) -> PushResult:
     try:
         return send()
     except PermanentError as exc:
-        _set(record, state=SyncState.FAILED, message=str(exc)[:2000],
+        _set(record, state=SyncState.FAILED, message=str(exc)[:2000], request=record.request,
              response={"status": exc.status, "body": exc.body})  # fmt: skip
         raise PermanentFailure(str(exc)) from exc
     except ChannelError as exc:
-        _set(record, state=SyncState.RETRYING, message=str(exc)[:2000],
+        _set(record, state=SyncState.RETRYING, message=str(exc)[:2000], request=record.request,
              response={"status": exc.status, "body": exc.body})  # fmt: skip
         raise TemporaryFailure(str(exc), retry_after=exc.retry_after) from exc
+
+
+@dataclass(kw_only=True)
+class _Push:
+    """What one push needs, loaded with the rest of its batch."""
+
+    order: Any = None
+    channel: Channel | None = None
+    record: SyncRecord | None = None
+    tried: bool = False  # an earlier attempt may have reached the vendor
+    data: dict[str, Any] = field(default_factory=dict)
+    shipment: Any = None
+    lines: list[tuple[str, int]] = field(default_factory=list)
+
+
+def channel_pushes_prepare(messages: Sequence[OutboxMessage]) -> None:
+    """Load a batch's orders, channels, channel copies, shipments and sync records in a few
+    queries, and count an attempt on each record before any vendor is called: a push cut off
+    by a crash is then known as tried, and the next attempt asks the vendor first."""
+    from colis.fulfillment.models import Shipment, ShipmentLine
+    from colis.orders.models import Order
+
+    order_ids = {m.payload.get("order_id") for m in messages}
+    orders = {o.pk: o for o in Order.objects.filter(pk__in=order_ids)
+              .only("id", "channel_record_id", "external_id", "cancel_reason")}  # fmt: skip
+    channels = {c.pk: c for c in Channel.objects.filter(
+        pk__in={o.channel_record_id for o in orders.values() if o.channel_record_id})}  # fmt: skip
+    copies = {
+        (ch, oid): data
+        for ch, oid, data in ChannelOrder.objects.filter(order_id__in=order_ids).values_list(
+            "channel_id", "order_id", "data"
+        )
+    }
+    shipment_ids = {m.payload.get("shipment_id") for m in messages} - {None}
+    shipments = {s.pk: s for s in Shipment.objects.filter(pk__in=shipment_ids)}
+    lines: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for sid, external, qty in (
+        ShipmentLine.objects.filter(shipment_id__in=shipment_ids)
+        .order_by("id")
+        .values_list("shipment_id", "order_line__external_line_id", "quantity")
+    ):
+        lines[sid].append((external, qty))
+    now = timezone.now()
+    pushes: dict[int, _Push] = {}
+    new_records = []
+    for m in messages:
+        order = orders.get(m.payload.get("order_id"))
+        channel = channels.get(order.channel_record_id) if order is not None else None
+        sid = m.payload.get("shipment_id")
+        pushes[m.pk] = _Push(
+            order=order,
+            channel=channel,
+            data=copies.get((channel.pk, order.pk), {}) if channel else {},
+            shipment=shipments.get(sid),
+            lines=lines.get(sid, []),
+        )
+        if channel is not None:
+            operation = "order_cancel" if m.payload.get("event") == "order.cancelled" else (
+                "shipment_push")  # fmt: skip
+            new_records.append(SyncRecord(
+                key=m.idempotency_key, channel=channel, direction="push", operation=operation,
+                state=SyncState.PENDING, order_id=order.pk, shipment_id=sid,
+                outbox_message_id=m.pk, created_at=now, updated_at=now))  # fmt: skip
+    if new_records:
+        SyncRecord.objects.bulk_create(new_records, ignore_conflicts=True)
+        records = {r.key: r for r in SyncRecord.objects.filter(
+            key__in=[r.key for r in new_records])}  # fmt: skip
+        live = [r.pk for r in records.values()
+                if r.state not in (SyncState.SUCCEEDED, SyncState.SKIPPED)]  # fmt: skip
+        SyncRecord.objects.filter(pk__in=live).update(attempts=F("attempts") + 1, updated_at=now)
+        for m in messages:
+            record = records.get(m.idempotency_key)
+            if record is not None:
+                pushes[m.pk].record = record
+                pushes[m.pk].tried = record.attempts > 0
+                record.attempts += 1
+    for m in messages:
+        m.prepared = pushes[m.pk]
 
 
 def channel_push_deliver(message: OutboxMessage) -> Callable[[], None] | None:
     """Deliver one `channel_push` row (shipment.* or order.cancelled)."""
     from colis.channels.services import channel_connector
-    from colis.fulfillment.models import Shipment
-    from colis.orders.models import Order
 
-    payload = message.payload
-    event = str(payload.get("event", ""))
-    order = Order.objects.filter(pk=payload.get("order_id")).first()
-    if order is None or order.channel_record_id is None:
+    if not isinstance(message.prepared, _Push):
+        channel_pushes_prepare([message])
+    push: _Push = message.prepared
+    event = str(message.payload.get("event", ""))
+    channel, record = push.channel, push.record
+    if channel is None or record is None:
         return None  # an order entered here under a channel's name: nobody to tell
-    channel = Channel.objects.get(pk=order.channel_record_id)
-    shipment_id = payload.get("shipment_id")
-    operation = "order_cancel" if event == "order.cancelled" else "shipment_push"
-    record = _record(message, channel, operation, order.pk, shipment_id)
     if record.state in (SyncState.SUCCEEDED, SyncState.SKIPPED):
         return None
     if event == "order.cancelled":
-        return _cancel(record, channel, order)
+        return _cancel(record, channel, push.order)
     if not channel.fulfillment_sync:
         _skip(record, "Fulfillment sync is off for this channel.")
         return None
-    copy = ChannelOrder.objects.filter(channel=channel, order_id=order.pk).first()
-    data = copy.data if copy else {}
+    data = push.data
     if data and not data.get("merchant_fulfilled", True):
         _skip(record, "The marketplace fulfils this order: nothing to send.")
         return None
-    shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
+    shipment = push.shipment
     if shipment is None or shipment.status == "cancelled" or event == "shipment.cancelled":
         _skip(record, "The shipment was cancelled before it was sent.")
         return None
@@ -164,11 +219,9 @@ def channel_push_deliver(message: OutboxMessage) -> Callable[[], None] | None:
         _skip(record, "Shipped on the channel itself: nothing to send.")
         return None
     connector = channel_connector(channel)
-    package = _package(channel, connector, shipment, data.get("refs", {}))
-    tried = record.attempts > 0
-    _set(record, attempts=record.attempts + 1, request={"package": _describe(package)},
-         state=SyncState.PENDING if not tried else SyncState.RETRYING)  # fmt: skip
-    if tried and not connector.idempotent_push:
+    package = _package(channel, connector, push)
+    record.request = {"package": _describe(package)}
+    if push.tried and not connector.idempotent_push:
         found = _call(record, lambda: connector.shipment_find(package) or PushResult(vendor_id=""))
         if found.vendor_id or found.response:
             return _succeeded(record, found, "Found on the channel from an earlier attempt.")
@@ -193,7 +246,7 @@ def _cancel(record: SyncRecord, channel: Channel, order: Any) -> Callable[[], No
         _skip(record, "Cancelled on the channel itself.")
         return None
     connector = channel_connector(channel)
-    _set(record, attempts=record.attempts + 1, request={"order": order.external_id})
+    record.request = {"order": order.external_id}
     try:
         result = _call(
             record, lambda: connector.order_cancel_push(order.external_id, order.cancel_reason)

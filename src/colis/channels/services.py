@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,8 +54,27 @@ def channel_credentials(channel: Channel) -> dict[str, str]:
         raise ValidationError(str(exc), code="credentials_unreadable") from exc
 
 
+_CONNECTORS: dict[tuple[Any, ...], Connector] = {}
+_CONNECTORS_LOCK = threading.Lock()
+
+
 def channel_connector(channel: Channel) -> Connector:
-    """The connector for this channel, with its shared rate limits and token cache."""
+    """The connector for this channel, with its shared rate limits and token cache. Kept per
+    process while the channel is unchanged, so its connections and token are reused."""
+    key = (channel.pk, channel.updated_at, channel.credentials_sealed, channel.rate_limits)
+    with _CONNECTORS_LOCK:
+        found = _CONNECTORS.get(key)
+    if found is not None:
+        return found
+    built = _connector_build(channel)
+    with _CONNECTORS_LOCK:
+        for old in [k for k in _CONNECTORS if k[0] == channel.pk]:
+            del _CONNECTORS[old]
+        _CONNECTORS[key] = built
+    return built
+
+
+def _connector_build(channel: Channel) -> Connector:
     cls = connector_class(channel.kind)
     limiter = (
         NoLimiter() if channel.rate_limits == "off" else DbLimiter(channel.pk, cls.rate_limits)

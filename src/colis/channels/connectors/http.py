@@ -81,6 +81,10 @@ class VendorHttp:
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
+            # Proxies from the environment are looked up once for this API's host, not on every
+            # call (requests would read the environment and ~/.netrc each time).
+            session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+            session.trust_env = False
             self._local.session = session
         return session
 
