@@ -139,3 +139,24 @@ def test_a_split_shipment_goes_back_as_two_bigcommerce_shipments(store, stocked,
     assert set(SyncRecord.objects.filter(direction="push").values_list("state", flat=True)) == {
         "succeeded"
     }
+
+
+@pytest.mark.django_db
+def test_a_status_set_by_hand_is_set_on_bigcommerce_too(store, stocked, api):
+    for sku in SKUS:
+        stocked(sku)
+    channel = _channel(store)
+    [order_id] = store.emulator.seed_orders({"count": 1, "skus": SKUS})
+    channel_import(channel_id=channel.pk)
+    order = Order.objects.get()
+
+    response = api.post(
+        f"/api/v1/orders/{order.pk}/status", {"status": "manual_verification_required"}
+    )
+    assert response.status_code == 200, response.content
+    while outbox_pump(worker_id="w1"):
+        pass
+
+    assert store.emulator.state()["statuses"][str(order_id)] == 12
+    record = SyncRecord.objects.get(direction="push", operation="order_status")
+    assert record.state == "succeeded" and record.request["status_id"] == 12

@@ -103,6 +103,9 @@ def _call(record: SyncRecord, send: Callable[[], PushResult]) -> PushResult:
         raise TemporaryFailure(str(exc), retry_after=exc.retry_after) from exc
 
 
+OPERATIONS = {"order.cancelled": "order_cancel", "order.status_changed": "order_status"}
+
+
 @dataclass(kw_only=True)
 class _Push:
     """What one push needs, loaded with the rest of its batch."""
@@ -158,8 +161,7 @@ def channel_pushes_prepare(messages: Sequence[OutboxMessage]) -> None:
             lines=lines.get(sid, []),
         )
         if channel is not None:
-            operation = "order_cancel" if m.payload.get("event") == "order.cancelled" else (
-                "shipment_push")  # fmt: skip
+            operation = OPERATIONS.get(str(m.payload.get("event")), "shipment_push")
             new_records.append(SyncRecord(
                 key=m.idempotency_key, channel=channel, direction="push", operation=operation,
                 state=SyncState.PENDING, order_id=order.pk, shipment_id=sid,
@@ -196,6 +198,8 @@ def channel_push_deliver(message: OutboxMessage) -> Callable[[], None] | None:
         return None
     if event == "order.cancelled":
         return _cancel(record, channel, push.order)
+    if event == "order.status_changed":
+        return _status(record, channel, push.order, int(message.payload.get("status", 0)))
     if not channel.fulfillment_sync:
         _skip(record, "Fulfillment sync is off for this channel.")
         return None
@@ -256,6 +260,20 @@ def _cancel(record: SyncRecord, channel: Channel, order: Any) -> Callable[[], No
             _skip(record, str(exc.__cause__))
             return None
         raise
+    return _succeeded(record, result)
+
+
+def _status(
+    record: SyncRecord, channel: Channel, order: Any, status: int
+) -> Callable[[], None] | None:
+    from colis.channels.services import channel_connector
+
+    connector = channel_connector(channel)
+    if not connector.supports_status_push:
+        _skip(record, f"{channel.kind} keeps statuses of its own: nothing to send.")
+        return None
+    record.request = {"order": order.external_id, "status_id": status}
+    result = _call(record, lambda: connector.order_status_push(order.external_id, status))
     return _succeeded(record, result)
 
 

@@ -641,7 +641,7 @@ def order_status_set(*, order_id: int, status: int, note: str = "", actor: Actor
         order.status = status
         order.updated_at = timezone.now()
         order.save(update_fields=["status", "updated_at"])
-        event_record(
+        event = event_record(
             subject_type="order",
             subject_id=order.pk,
             order_id=order.pk,
@@ -654,6 +654,15 @@ def order_status_set(*, order_id: int, status: int, note: str = "", actor: Actor
                 "note": note,
             },
         )
+        if order.channel not in LOCAL_CHANNELS and actor.kind != "channel":
+            # The channel gets the status too where its statuses are ours (BigCommerce).
+            outbox_enqueue_many([Effect(
+                kind="channel_push",
+                idempotency_key=f"order:{order.pk}:status:{event.pk}:push",
+                payload={"order_id": order.pk, "event": "order.status_changed",
+                         "status": int(status)},
+                order_id=order.pk,
+            )])  # fmt: skip
         orders_updated_queue(
             [
                 Updated(

@@ -176,6 +176,9 @@ class Connector(ABC):
     other_carrier_code: ClassVar[str] = ""
     supports_webhooks: ClassVar[bool] = False
     supports_cancellation_push: ClassVar[bool] = False
+    # The vendor's order statuses are ours (BigCommerce's fifteen): a status set by hand here
+    # is set there too.
+    supports_status_push: ClassVar[bool] = False
     # The vendor drops a repeated push by itself (else the push service looks before retrying).
     idempotent_push: ClassVar[bool] = False
     # Default for the channel's "cancellation sync" switch.
@@ -228,6 +231,10 @@ class Connector(ABC):
     def order_cancel_push(self, external_id: str, reason: str) -> PushResult:
         """Tell the vendor the order is cancelled. Raises ChannelError (NotSupported)."""
         raise NotSupported(f"{self.kind} orders cannot be cancelled through its API here.")
+
+    def order_status_push(self, external_id: str, status_id: int) -> PushResult:
+        """Set the order's status on the vendor (one of the fifteen). Raises ChannelError."""
+        raise NotSupported(f"{self.kind} has no order statuses of ours to set.")
 
     def webhook_parse(
         self, headers: Mapping[str, str], body: bytes

@@ -52,6 +52,7 @@ class BigCommerceConnector(Connector):
     other_carrier_code = mapping.OTHER_PROVIDER
     supports_webhooks = True
     supports_cancellation_push = True
+    supports_status_push = True
     idempotent_push = False  # a repeated POST makes a second shipment
     cancellation_sync_default = True
     # The store's quota is shared by every operation (and every app): 150 requests per 30 s on
@@ -153,6 +154,9 @@ class BigCommerceConnector(Connector):
         with a status, and `staff_notes` would overwrite the merchant's own notes, so the
         reason stays in Colis."""
         return self.order_status_set(external_id, mapping.CANCELLED)
+
+    def order_status_push(self, external_id: str, status_id: int) -> PushResult:
+        return self.order_status_set(external_id, status_id)
 
     def order_status_set(self, external_id: str, status_id: int) -> PushResult:
         """Sets one of BigCommerce's fifteen statuses on the order (`updateOrder`)."""
