@@ -12,6 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 import requests
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
 from django.utils import timezone
 
 from colis.channels.importing import channel_import
@@ -60,7 +61,15 @@ class _Quiet(WSGIRequestHandler):
 @pytest.fixture
 def colis_server() -> Iterator[str]:
     """Colis itself over real HTTP (the vendor's webhooks come from another process)."""
-    httpd = make_server("127.0.0.1", 0, WSGIHandler(), handler_class=_Quiet)
+    handler = WSGIHandler()
+
+    def app(environ, start_response):
+        try:
+            return handler(environ, start_response)
+        finally:
+            connections.close_all()  # the server thread keeps no connection past a request
+
+    httpd = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
