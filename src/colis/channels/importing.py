@@ -115,8 +115,8 @@ def _verdict_state(order: ChannelOrder, failing: set[str], forced: bool) -> str:
         return ImportState.IMPORTED
     if forced and not failing & {"skus", "import_enabled"}:
         return ImportState.IMPORTED  # forcing cannot invent a product
-    if failing <= IGNORING_CHECKS:
-        return ImportState.IGNORED
+    if failing & IGNORING_CHECKS:
+        return ImportState.IGNORED  # not ours to ship: nothing to fix
     return ImportState.PENDING
 
 
@@ -149,7 +149,12 @@ def channel_orders_ingest(
     for external_id, order in latest.items():
         record = records.get(external_id)
         if record is not None and record.state == ImportState.IMPORTED and record.order_id:
-            if record.vendor_updated_at and order.updated_at <= record.vendor_updated_at:
+            # Vendors keep whole seconds: the same second may still hold a change.
+            seen = record.vendor_updated_at
+            if seen and (
+                order.updated_at < seen
+                or (order.updated_at == seen and order_to_data(order) == record.data)
+            ):
                 summary.unchanged += 1
             else:
                 changed.append((record, order))

@@ -139,7 +139,8 @@ class VendorHttp:
             )
         if status == 401:
             raise AuthExpired(message, status=status, body=text)
-        if status in (408, 409, 423, 425) or status >= 500:
+        if status in (408, 409, 423, 425) or status >= 500 or 200 <= status < 300:
+            # A 2xx other than the documented one: whether it took is unknown, so retry.
             raise ChannelError(
                 message,
                 status=status,
