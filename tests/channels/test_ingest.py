@@ -14,6 +14,7 @@ from colis.channels.records import order_from_data, order_to_data
 from colis.channels.services import sku_mapping_set
 from colis.core.models import Event
 from colis.fulfillment.models import Shipment
+from colis.inventory.models import InventoryLevel
 from colis.orders.models import Order
 from colis.orders.status import OrderStatus
 from tests.channels.helpers import PARIS, amazon_channel, shipped_on_channel, vendor_order
@@ -166,6 +167,9 @@ def test_fba_orders_are_imported_as_tracked_only_when_asked(stocked):
 
     order = Order.objects.get()
     assert order.tags == ["fulfilled_by_channel"]
+    # tracked only: nothing to fulfil here, no stock set aside
+    assert not order.fulfillment_orders.exists()
+    assert not InventoryLevel.objects.filter(committed__gt=0).exists()
 
 
 def test_an_import_start_set_earlier_lets_older_orders_in(stocked):

@@ -100,6 +100,7 @@ def _draft(channel: Channel, order: ChannelOrder, context: Context) -> OrderDraf
         total=order.total,
         ship_by=order.ship_by,
         tags=("fulfilled_by_channel",) if not order.merchant_fulfilled else (),
+        route=order.merchant_fulfilled,
     )
 
 

@@ -46,6 +46,9 @@ class OrderDraft:
     # Send the buyer the order confirmation (off by default, as orders usually arrive from a
     # store or marketplace that confirmed them already).
     notify_customer: bool = False
+    # False: someone else fulfils the order (a marketplace's own warehouses); Colis keeps it to
+    # track it, without fulfillment orders and without committing stock.
+    route: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

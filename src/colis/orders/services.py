@@ -396,7 +396,7 @@ def _route_new(
     by_position = {(order_id, position): pk for pk, order_id, position in line_ids}
     requests = []
     for c in to_create:
-        if c.status in UNROUTED:
+        if c.status in UNROUTED or not c.draft.route:
             continue
         order_id = ids[c.number]
         lines = []
