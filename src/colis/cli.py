@@ -347,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--skus", default="", help="comma-separated SKUs for those orders")
     emulate.set_defaults(func=cmd_emulate)
 
+    from colis.documents import commands as document_commands
+    from colis.shipping import commands as shipping_commands
+
+    document_commands.register(sub)
+    shipping_commands.register(sub)
+
     check = sub.add_parser("check", help="check configuration and connectivity")
     check.set_defaults(func=cmd_check)
     return parser

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "colis.notifications",
     "colis.webhooks",
     "colis.channels",
+    "colis.documents",
     "colis.web",
 ]
 

@@ -69,11 +69,15 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _register() -> None:
     from colis.api import (
         accounts,
+        bulk,
         carriers,
         channels,
+        documents,
+        exports,
         fulfillment,
         health,
         inventory,
+        jobs,
         locations,
         notifications,
         orders,
@@ -82,6 +86,7 @@ def _register() -> None:
         partners,
         products,
         shop,
+        tracking_imports,
         webhooks,
     )
 
@@ -102,6 +107,11 @@ def _register() -> None:
     api.add_router("/webhooks", webhooks.router)
     api.add_router("/shop", shop.router)
     api.add_router("/channels", channels.router)
+    api.add_router("/", documents.router)
+    api.add_router("/tracking-imports", tracking_imports.router)
+    api.add_router("/exports", exports.router)
+    api.add_router("/bulk", bulk.router)
+    api.add_router("/jobs", jobs.router)
 
 
 _register()

@@ -1,0 +1,7 @@
+"""HTTP API: jobs."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["jobs"])

@@ -1,0 +1,7 @@
+"""HTTP API: tracking_imports."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["tracking_imports"])
