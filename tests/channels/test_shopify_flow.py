@@ -10,94 +10,69 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from functools import partial
 
 import pytest
 import requests
-from django.core.handlers.wsgi import WSGIHandler
-from django.db import connections
-from django.utils import timezone
 
 from colis.channels.importing import channel_import
 from colis.channels.models import ChannelOrder, SyncRecord, WebhookReceipt
-from colis.channels.services import channel_create, sku_mapping_set
-from colis.core.models import Event, OutboxMessage
-from colis.core.outbox import outbox_pump
-from colis.emulators.server import EmulatorServer, Fault
-from colis.emulators.shopify import ACCESS_TOKEN, API_VERSION, WEBHOOK_SECRET, ShopifyEmulator
+from colis.emulators.server import EmulatorServer
+from colis.emulators.shopify import ACCESS_TOKEN, API_VERSION, WEBHOOK_SECRET
 from colis.orders.models import Order
-from colis.orders.status import OrderStatus
-from tests.factories import ACTOR
+from tests.channels.helpers import (
+    LONG_AGO,
+    NEW_ADDRESS,
+    UPS_NUMBER,
+    USPS_NUMBER,
+    PackageKeys,
+    assert_cancelled_here_and_not_sent_back,
+    assert_nothing_new,
+    assert_sent_as_two_packages,
+    assert_sent_once_after_the_fault,
+    assert_shipped_here_and_not_sent_back,
+    assert_taken_as_a_duplicate,
+    assert_the_failing_ones_wait,
+    assert_the_new_address_is_here,
+    cancel_here,
+    failing,
+    fulfillments,
+    imported,
+    line_keys,
+    retried_once_its_sku_is_mapped,
+    seed_good_and_failing,
+    ship_a_unit_then_the_rest,
+    ship_by_a_carrier_of_our_own,
+    ship_through_a_fault,
+    webhook_and_forgery,
+    webhook_url,
+)
+
+pytestmark = pytest.mark.django_db
 
 SKUS = ["SH-A", "SH-B"]
-UPS_NUMBER = "1Z999AA10123456784"
-USPS_NUMBER = "9400111206206406260787"
-NEW_ADDRESS = {
-    "name": "Sam Carter",
-    "line1": "350 5th Ave",
-    "city": "New York",
-    "region": "NY",
-    "postal_code": "10118",
-    "country": "US",
-}
+PACKAGE = PackageKeys(carrier="company", tracking="numbers", items="lines", line_id="line_item_id")
 
 
 @pytest.fixture
-def shopify() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(ShopifyEmulator(limits=False)).start()
-    yield server
-    server.stop()
-    assert server.emulator.violations == []
-
-
-def _channel(shopify: EmulatorServer):
-    return channel_create(
-        kind="shopify",
-        name="Shopify",
+def channel(shopify, connect):
+    return connect(
+        "shopify",
+        "Shopify",
+        SKUS,
         credentials={"access_token": ACCESS_TOKEN, "webhook_secret": WEBHOOK_SECRET},
         settings={"api_base_url": shopify.url, "api_version": API_VERSION},
-        options={"import_start": datetime(2020, 1, 1, tzinfo=UTC)},
-        actor=ACTOR,
     )
-
-
-@pytest.fixture
-def channel(shopify, stocked):
-    for sku in SKUS:
-        stocked(sku, qty=500)
-    return _channel(shopify)
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-
-@pytest.fixture
-def colis_server() -> Iterator[str]:
-    """Colis itself over real HTTP (the vendor's webhooks come from another process)."""
-    handler = WSGIHandler()
-
-    def app(environ, start_response):
-        try:
-            return handler(environ, start_response)
-        finally:
-            connections.close_all()  # the server thread keeps no connection past a request
-
-    httpd = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def _seed(shopify, **spec) -> list[str]:
     return shopify.emulator.seed_orders({"skus": SKUS, **spec})
+
+
+def _stored(shopify: EmulatorServer, order_id: str):
+    """The emulator's own record of the order `order_id` (a gid)."""
+    return shopify.emulator.store.orders[int(order_id.rsplit("/", 1)[1])]
 
 
 def _next_second() -> None:
@@ -106,155 +81,80 @@ def _next_second() -> None:
     time.sleep(1.01 - time.time() % 1)
 
 
-def _failing(external_id: str) -> set[str]:
-    record = ChannelOrder.objects.get(external_id=external_id)
-    return {c["check"] for c in record.checks if not c["ok"]}
-
-
-def _deliver() -> None:
-    for message in OutboxMessage.objects.filter(kind="channel_push", status="pending"):
-        OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    while outbox_pump(worker_id="w1", limit=50):
-        pass
-
-
-def _ship(api, order: Order, lines=None, tracking=UPS_NUMBER, carrier="ups", **extra):
-    body = {"carrier": carrier, "tracking_numbers": [tracking] if tracking else [], **extra}
-    if lines is not None:
-        body["lines"] = lines
-    response = api.post(f"/api/v1/orders/{order.pk}/shipments", body)
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def _wait(predicate, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _signature(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-@pytest.mark.django_db
 def test_orders_come_in_and_the_failing_ones_wait_with_their_reasons(shopify, channel, api):
-    good = _seed(shopify, count=3)
-    [unpaid] = _seed(shopify, count=1, unpaid=True)
-    [unknown] = _seed(shopify, count=1, skus=["NOT-OURS"])
-    [nowhere] = _seed(shopify, count=1, missing_address=True)
+    seeded = seed_good_and_failing(partial(_seed, shopify))
     [by_partner] = _seed(shopify, count=1, fulfilled_by_vendor=True)
 
     summary = channel_import(channel_id=channel.pk)
 
     assert (summary.imported, summary.pending, summary.ignored) == (3, 3, 1), summary
-    assert set(Order.objects.values_list("external_id", flat=True)) == set(good)
-    order = Order.objects.get(external_id=good[0])
-    stored = shopify.emulator.store.orders[int(good[0].rsplit("/", 1)[1])]
-    assert {(ln.external_line_id, ln.sku, ln.quantity) for ln in order.lines.all()} == {
-        (f"gid://shopify/LineItem/{ln.number}", ln.sku, ln.quantity) for ln in stored.lines
+    assert set(Order.objects.values_list("external_id", flat=True)) == set(seeded.good)
+    order = Order.objects.get(external_id=seeded.good[0])
+    assert line_keys(order) == {
+        (f"gid://shopify/LineItem/{ln.number}", ln.sku, ln.quantity)
+        for ln in _stored(shopify, seeded.good[0]).lines
     }
-    assert _failing(unpaid) == {"paid"}
-    assert _failing(unknown) == {"skus"}
-    assert _failing(nowhere) == {"address"}
-    assert _failing(by_partner) == {"merchant_fulfilled"}
-    states = dict(ChannelOrder.objects.values_list("external_id", "state"))
-    assert [states[x] for x in (unpaid, unknown, nowhere, by_partner)] == [
-        "pending", "pending", "pending", "ignored"
-    ]  # fmt: skip
-    queue = api.get(f"/api/v1/channels/{channel.pk}/pending-orders").json()["items"]
-    assert {row["external_id"] for row in queue} == {unpaid, unknown, nowhere}
-    records = SyncRecord.objects.filter(channel=channel, direction="import")
-    assert records.exists() and {r.state for r in records} == {"succeeded"}
+    assert_the_failing_ones_wait(api, channel, seeded)
+    assert failing(by_partner) == {"merchant_fulfilled"}
+    assert ChannelOrder.objects.get(external_id=by_partner).state == "ignored"
 
 
-@pytest.mark.django_db
 def test_importing_again_creates_nothing_new(shopify, channel):
-    _seed(shopify, count=2)
-    _seed(shopify, count=1, unpaid=True)
-    channel_import(channel_id=channel.pk)
+    imported(channel, _seed(shopify, count=2) + _seed(shopify, count=1, unpaid=True))
 
-    again = channel_import(channel_id=channel.pk, since=datetime(2020, 1, 1, tzinfo=UTC))
+    again = channel_import(channel_id=channel.pk, since=LONG_AGO)
 
-    assert again.seen == 3 and again.imported == 0 and again.pending == 1
-    assert Order.objects.count() == 2 and ChannelOrder.objects.count() == 3
+    assert_nothing_new(again, orders=2, pending=1)
 
 
-@pytest.mark.django_db
 def test_a_queued_order_comes_in_once_its_sku_is_mapped(shopify, channel, api):
-    [order_id] = _seed(shopify, count=1, skus=["SH-LEGACY-A"], lines=1)
-    channel_import(channel_id=channel.pk)
-    record = ChannelOrder.objects.get(external_id=order_id)
-    assert record.state == "pending" and _failing(order_id) == {"skus"}
+    [order_id] = imported(channel, _seed(shopify, count=1, skus=["SH-LEGACY-A"], lines=1))
 
-    sku_mapping_set(channel_id=channel.pk, channel_sku="SH-LEGACY-A", sku="SH-A", actor=ACTOR)
-    response = api.post(f"/api/v1/channels/{channel.pk}/pending-orders/{record.pk}/retry")
+    line = retried_once_its_sku_is_mapped(api, channel, order_id, "SH-LEGACY-A", "SH-A")
 
-    assert response.status_code == 200, response.content
-    assert response.json()["state"] == "imported" and response.json()["failing"] == []
-    order = Order.objects.get(external_id=order_id)
-    assert response.json()["order_id"] == order.pk
-    [line] = order.lines.all()
-    assert line.sku == "SH-A" and line.external_line_id.startswith("gid://shopify/LineItem/")
+    assert line.external_line_id.startswith("gid://shopify/LineItem/")
 
 
-@pytest.mark.django_db
 def test_an_address_edited_in_shopify_changes_the_order_here(shopify, channel):
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
+    [order_id] = imported(channel, _seed(shopify, count=1))
 
     _next_second()
     shopify.emulator.order_action(order_id, {"action": "edit_address", "address": NEW_ADDRESS})
     summary = channel_import(channel_id=channel.pk)
 
-    assert summary.updated == 1
-    address = Order.objects.get().shipping_address
-    assert (address["line1"], address["city"], address["postal_code"], address["country"]) == (
-        "350 5th Ave", "New York", "10118", "US"
-    )  # fmt: skip
-    assert Event.objects.filter(kind="order_address_changed", actor_kind="channel").count() == 1
+    assert_the_new_address_is_here(summary)
 
 
-@pytest.mark.django_db
 def test_an_address_edited_in_the_second_of_the_last_read_changes_the_order_here(shopify, channel):
     _next_second()  # seed, read and edit all fall in this one
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
+    [order_id] = imported(channel, _seed(shopify, count=1))
     read = ChannelOrder.objects.get().vendor_updated_at
 
     shopify.emulator.order_action(order_id, {"action": "edit_address", "address": NEW_ADDRESS})
     channel_import(channel_id=channel.pk)
 
-    stored = shopify.emulator.store.orders[int(order_id.rsplit("/", 1)[1])]
-    if stored.updated_at.replace(microsecond=0) != read:
+    if _stored(shopify, order_id).updated_at.replace(microsecond=0) != read:
         pytest.skip("the edit fell in a later second than the read")
     assert Order.objects.get().shipping_address["line1"] == "350 5th Ave"
 
 
-@pytest.mark.django_db
 def test_an_order_cancelled_in_shopify_is_cancelled_here_and_not_sent_back(shopify, channel):
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
+    [order_id] = imported(channel, _seed(shopify, count=1))
 
     _next_second()
     shopify.emulator.order_action(order_id, {"action": "cancel", "reason": "CUSTOMER"})
     channel_import(channel_id=channel.pk)
-    _deliver()
 
-    order = Order.objects.get()
-    assert order.status == OrderStatus.CANCELLED and "Shopify" in order.cancel_reason
-    record = SyncRecord.objects.get(direction="push", operation="order_cancel")
-    assert record.state == "skipped" and "on the channel" in record.message
+    assert_cancelled_here_and_not_sent_back(channel)
     assert shopify.emulator.calls.get("orderCancel", 0) == 0
 
 
-@pytest.mark.django_db
 def test_an_order_shipped_in_shopify_becomes_shipped_here(shopify, channel):
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
+    [order_id] = imported(channel, _seed(shopify, count=1))
 
     _next_second()
     shopify.emulator.order_action(
@@ -262,93 +162,49 @@ def test_an_order_shipped_in_shopify_becomes_shipped_here(shopify, channel):
     )
     channel_import(channel_id=channel.pk)
 
-    order = Order.objects.get()
-    assert order.fulfillment_status == "fulfilled"
-    [shipment] = order.shipments.all()
-    assert shipment.carrier == "ups" and shipment.tracking_numbers == [UPS_NUMBER]
-    _deliver()  # nothing to send: Shopify has it
-    assert len(shopify.emulator.state()["fulfillments"][order_id]) == 1
-    record = SyncRecord.objects.get(direction="push")
-    assert record.state == "skipped" and "on the channel" in record.message
+    assert_shipped_here_and_not_sent_back()
+    assert len(fulfillments(shopify, order_id)) == 1  # Shopify has it
 
 
-@pytest.mark.django_db
 def test_a_split_shipment_goes_as_two_fulfillments_with_their_line_items(shopify, channel, api):
-    [order_id] = _seed(shopify, count=1, lines=2)
-    channel_import(channel_id=channel.pk)
-    order = Order.objects.get()
-    lines = list(order.lines.order_by("position"))
+    [order_id] = imported(channel, _seed(shopify, count=1, lines=2))
 
-    _ship(api, order, lines=[{"line_id": lines[0].pk, "quantity": 1}])
-    _ship(api, order, tracking=USPS_NUMBER, carrier="usps")
-    _deliver()
+    lines = ship_a_unit_then_the_rest(api, Order.objects.get())
 
-    first, rest = shopify.emulator.state()["fulfillments"][order_id]
-    assert (first["company"], first["numbers"]) == ("UPS", [UPS_NUMBER])
-    assert first["lines"] == [{"line_item_id": lines[0].external_line_id, "quantity": 1}]
-    assert (rest["company"], rest["numbers"]) == ("USPS", [USPS_NUMBER])
-    shipped: dict[str, int] = {}
-    for item in first["lines"] + rest["lines"]:
-        shipped[item["line_item_id"]] = shipped.get(item["line_item_id"], 0) + item["quantity"]
-    assert shipped == {ln.external_line_id: ln.quantity for ln in lines}
-    pushes = SyncRecord.objects.filter(channel=channel, direction="push").order_by("id")
-    assert [p.state for p in pushes] == ["succeeded", "succeeded"]
-    assert [p.vendor_id for p in pushes] == [first["id"], rest["id"]]
+    packages = fulfillments(shopify, order_id)
+    first, rest = ("UPS", [UPS_NUMBER]), ("USPS", [USPS_NUMBER])
+    pushes = assert_sent_as_two_packages(channel, lines, packages, PACKAGE, first, rest)
+    assert [p.vendor_id for p in pushes] == [p["id"] for p in packages]
 
 
-@pytest.mark.django_db
 def test_a_carrier_without_a_shopify_name_goes_under_its_own(shopify, channel, api):
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
+    [order_id] = imported(channel, _seed(shopify, count=1))
 
-    _ship(api, Order.objects.get(), carrier="other", carrier_name="Coursier Léon",
-          tracking="CL-000123")  # fmt: skip
-    _deliver()
+    ship_by_a_carrier_of_our_own(api)
 
-    [fulfillment] = shopify.emulator.state()["fulfillments"][order_id]
+    [fulfillment] = fulfillments(shopify, order_id)
     assert fulfillment["company"] == "Coursier Léon" and fulfillment["numbers"] == ["CL-000123"]
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize("fault", ["500", "bad_json", "timeout", "429", "expired_token"])
-def test_after_a_fault_the_package_is_sent_exactly_once(shopify, channel, api, settings, fault):
+def test_after_a_fault_the_package_is_sent_exactly_once(
+    shopify, channel, api, short_timeout, fault
+):
     # A timeout: Shopify makes the fulfillment after the client has given up waiting.
-    settings.COLIS_CHANNEL_TIMEOUT = 0.5
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
-    shopify.emulator.faults["fulfillmentCreate"].append(
-        Fault(fault=fault, count=1, retry_after=1.0 if fault == "timeout" else 2.0)
-    )
-    _ship(api, Order.objects.get())
-    _deliver()
+    [order_id] = imported(channel, _seed(shopify, count=1))
 
-    record = SyncRecord.objects.get(channel=channel, direction="push")
-    assert record.state == "retrying", record.message
-    if fault == "429":
-        message = OutboxMessage.objects.get(kind="channel_push")
-        assert message.next_attempt_at >= timezone.now() + timedelta(seconds=1)
-    if fault == "timeout":
-        assert _wait(lambda: shopify.emulator.state()["fulfillments"].get(order_id))
-    _deliver()
+    ship_through_a_fault(api, shopify.emulator.faults["fulfillmentCreate"], fault)
 
-    record.refresh_from_db()
-    assert record.state == "succeeded", record.message
-    assert len(shopify.emulator.state()["fulfillments"].get(order_id, [])) == 1
-    if fault == "timeout":
-        assert "earlier attempt" in record.message
+    assert_sent_once_after_the_fault(channel, fault, partial(fulfillments, shopify, order_id))
 
 
-@pytest.mark.django_db
 def test_a_cancellation_made_here_is_sent_to_shopify(shopify, channel, api):
-    [order_id] = _seed(shopify, count=1)
-    channel_import(channel_id=channel.pk)
+    [order_id] = imported(channel, _seed(shopify, count=1))
 
-    response = api.post(f"/api/v1/orders/{Order.objects.get().pk}/cancel", {"reason": "fraud"})
-    assert response.status_code == 200, response.content
-    _deliver()
+    cancel_here(api, reason="fraud")
 
     assert shopify.emulator.state()["cancelled"] == [order_id]
-    assert shopify.emulator.store.orders[int(order_id.rsplit("/", 1)[1])].cancel_reason == "FRAUD"
+    assert _stored(shopify, order_id).cancel_reason == "FRAUD"
     record = SyncRecord.objects.get(direction="push")
     assert (record.operation, record.state) == ("order_cancel", "succeeded")
     assert record.vendor_id.startswith("gid://shopify/Job/")
@@ -357,18 +213,12 @@ def test_a_cancellation_made_here_is_sent_to_shopify(shopify, channel, api):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_signed_webhook_brings_the_order_in_once_and_a_forged_one_is_refused(
-    shopify, stocked, colis_server
+    shopify, channel, colis_server
 ):
-    for sku in SKUS:
-        stocked(sku)
-    channel = _channel(shopify)
     [order_id] = _seed(shopify, count=1)
-    url = f"{colis_server}/api/v1/channels/{channel.pk}/webhooks"
+    url = webhook_url(colis_server, channel)
 
-    sent = shopify.emulator.webhook_send(url=url, topic="orders/create", order_id=order_id)
-    forged = shopify.emulator.webhook_send(
-        url=url, topic="orders/updated", order_id=order_id, secret="not-the-secret"
-    )
+    sent, forged = webhook_and_forgery(shopify, url, order_id, ("orders/create", "orders/updated"))
 
     assert sent["status"] == 200 and forged["status"] == 401
     assert list(Order.objects.values_list("external_id", flat=True)) == [order_id]
@@ -392,6 +242,5 @@ def test_a_signed_webhook_brings_the_order_in_once_and_a_forged_one_is_refused(
         },
         timeout=10,
     )
-    assert again.status_code == 200 and again.json()["duplicate"] is True
-    assert Order.objects.count() == 1 and ChannelOrder.objects.count() == 1
+    assert_taken_as_a_duplicate(again)
     assert SyncRecord.objects.filter(direction="webhook").count() == 2
