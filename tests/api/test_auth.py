@@ -186,6 +186,13 @@ WRITES = [
     ("post", "/api/v1/channels/1/sku-mappings", {"channel_sku": "A", "sku": "BAR-A"}),
     ("post", "/api/v1/channels/1/sku-mappings/upload", {}),
     ("delete", "/api/v1/channels/1/sku-mappings/1", None),
+    ("post", "/api/v1/bulk/fulfill", {"order_ids": ["{order}"], "carrier": "other"}),
+    ("post", "/api/v1/bulk/hold", {"order_ids": ["{order}"], "reason": "other"}),
+    ("post", "/api/v1/bulk/release", {"order_ids": ["{order}"]}),
+    ("post", "/api/v1/bulk/set-status", {"order_ids": ["{order}"], "status": "shipped"}),
+    ("post", "/api/v1/bulk/cancel", {"order_ids": ["{order}"]}),
+    ("post", "/api/v1/bulk/print", {"order_ids": ["{order}"]}),
+    ("post", "/api/v1/jobs/1/cancel", {}),
 ]
 
 

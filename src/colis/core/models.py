@@ -117,3 +117,63 @@ class WorkerHeartbeat(models.Model):
     pid = models.IntegerField(default=0)
     started_at = models.DateTimeField()
     seen_at = models.DateTimeField()
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Job(models.Model):
+    """Work over many subjects (orders) that runs on the worker, one subject at a time.
+
+    `subject_ids` is fixed when the job is created; each finished subject leaves a `JobItem`
+    written in the same transaction as its change, so a job picked up again after its worker
+    died goes on from the first subject without an item.
+    """
+
+    kind = models.CharField(max_length=40)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    subject_ids = models.JSONField(default=list, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    ok_count = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    actor_kind = models.CharField(max_length=20)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    actor_role = models.CharField(max_length=20, blank=True, default="")
+    # The worker running it, until `lease_until`; a lease that ran out means the worker died.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "lease_until"], name="job_status_lease_idx")]
+
+
+class JobItem(models.Model):
+    """What a job did to one subject: written once, with the change itself."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    subject_id = models.BigIntegerField()
+    ok = models.BooleanField()
+    code = models.CharField(max_length=60, blank=True, default="")
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "subject_id"], name="job_item_subject_uniq")
+        ]
+        indexes = [models.Index(fields=["job", "position"], name="job_item_position_idx")]
