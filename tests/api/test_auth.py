@@ -193,6 +193,7 @@ WRITES = [
     ("post", "/api/v1/bulk/cancel", {"order_ids": ["{order}"]}),
     ("post", "/api/v1/bulk/print", {"order_ids": ["{order}"]}),
     ("post", "/api/v1/jobs/1/cancel", {}),
+    ("post", "/api/v1/tracking-imports", {}),
 ]
 
 
