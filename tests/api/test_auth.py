@@ -194,6 +194,12 @@ WRITES = [
     ("post", "/api/v1/bulk/print", {"order_ids": ["{order}"]}),
     ("post", "/api/v1/jobs/1/cancel", {}),
     ("post", "/api/v1/tracking-imports", {}),
+    ("post", "/api/v1/documents/packing-slips", {"order_ids": ["{order}"], "mark_printed": True}),
+    ("post", "/api/v1/documents/pick-lists", {"order_ids": ["{order}"], "mark_printed": True}),
+    ("post", "/api/v1/documents/labels", {"order_ids": ["{order}"], "mark_printed": True}),
+    ("patch", "/api/v1/document-templates/packing_slip", {"source": "title: Slip"}),
+    ("post", "/api/v1/document-templates/packing_slip/preview", {}),
+    ("post", "/api/v1/document-templates/packing_slip/reset", {}),
 ]
 
 

@@ -24,7 +24,9 @@ class _Sandbox(Environment):
 
 
 @cache
-def _env(html: bool) -> Environment:
+def sandbox_env(html: bool) -> Environment:
+    """The Liquid environment every merchant-editable template renders in (bounded loops,
+    output and context; no access to anything not offered)."""
     return _Sandbox(autoescape=html)
 
 
@@ -32,7 +34,7 @@ def _env(html: bool) -> Environment:
 def _parsed(html: bool, source: str) -> BoundTemplate:
     """Parsed once per process: the defaults and the merchant's current versions stay parsed
     (a changed template is a new source, parsed on first use)."""
-    return _env(html).from_string(source)
+    return sandbox_env(html).from_string(source)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
