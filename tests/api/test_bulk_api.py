@@ -104,7 +104,7 @@ def test_a_filter_picks_the_orders(api, make_orders):
     )
     assert response.status_code == 200, response.content
     assert [r["order_id"] for r in response.json()["results"]] == paid
-    assert Event.objects.filter(kind="order_printed").count() == 2
+    assert Event.objects.filter(kind="documents_printed").count() == 2
 
 
 def test_a_large_batch_runs_as_a_job_with_progress_and_results(api, make_orders):

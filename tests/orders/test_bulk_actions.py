@@ -232,7 +232,7 @@ def test_printing_marks_the_timeline_and_moves_to_awaiting_shipment(world):
         order_id=world["open"], document="packing_slip", awaiting_shipment=True, actor=ACTOR
     )
     # then its timeline says so and it awaits shipment
-    event = Event.objects.get(order_id=world["open"], kind="order_printed")
+    event = Event.objects.get(order_id=world["open"], kind="documents_printed")
     assert event.data == {"document": "packing_slip"}
     assert Order.objects.get(pk=world["open"]).status == OrderStatus.AWAITING_SHIPMENT
     assert Event.objects.filter(order_id=world["open"], kind="order_status_changed").count() == 1
@@ -241,7 +241,7 @@ def test_printing_marks_the_timeline_and_moves_to_awaiting_shipment(world):
         order_id=world["shipped"], document="label", awaiting_shipment=True, actor=ACTOR
     )
     assert Order.objects.get(pk=world["shipped"]).status == OrderStatus.SHIPPED
-    assert Event.objects.filter(order_id=world["shipped"], kind="order_printed").count() == 1
+    assert Event.objects.filter(order_id=world["shipped"], kind="documents_printed").count() == 1
 
 
 def test_a_filter_chooses_the_orders_it_finds_now(world):

@@ -371,7 +371,7 @@ def order_printed_mark(
             subject_type="order",
             subject_id=order.pk,
             order_id=order.pk,
-            kind="order_printed",
+            kind="documents_printed",  # the same event the documents endpoints write
             actor=actor,
             data={"document": document},
         )
