@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -42,6 +42,9 @@ from colis.inventory.models import Reason
 from colis.inventory.services import StockChange, inventory_apply
 from colis.orders.models import Order
 from colis.orders.services import LOCAL_CHANNELS
+
+if TYPE_CHECKING:
+    from colis.shipping.resolve import ResolvedTracking
 
 MAX_NOTES = 5000
 
@@ -90,33 +93,46 @@ def _package(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pick_fo(order: Order, fo_id: int | None, actor: Actor) -> FulfillmentOrder:
-    """The FO to ship from. A fulfillment service only ever sees its own location's FOs: for
-    anything else it gets the same 404, whatever the order holds."""
+    """The FO to ship from, read from the database (see `_fo_choose`)."""
     own = _service_location(actor)
     if fo_id is not None:
-        fo = fo_with_lines(fo_id=fo_id, order_id=order.pk)
-        if fo is None or (own is not None and fo.location_id != own):
+        return _fo_choose(fo_id, fo_with_lines(fo_id=fo_id, order_id=order.pk), [], own)
+    candidates = FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
+    if own is not None:
+        candidates = candidates.filter(location_id=own)
+    return _fo_choose(None, None, list(candidates), own)
+
+
+def _fo_choose(
+    fo_id: int | None,
+    found: FulfillmentOrder | None,
+    live: Sequence[FulfillmentOrder],
+    own: int | None,
+) -> FulfillmentOrder:
+    """The FO to ship from: `found` (the order's FO `fo_id`, or None) when an id is given, else
+    the one of the order's `live` FOs with something left. A fulfillment service only ever sees
+    its own location's FOs: for anything else it gets the same 404, whatever the order holds."""
+    if fo_id is not None:
+        if found is None or (own is not None and found.location_id != own):
             raise NotFound(
                 "This order has no such fulfillment order.",
                 code="fulfillment_order_not_found",
                 fields={"fulfillment_order_id": "Not a fulfillment order of this order."},
             )
-        return fo
-    candidates = FulfillmentOrder.objects.filter(order=order, status__in=LIVE_FO)
-    if own is not None:
-        candidates = candidates.filter(location_id=own)
-    live = [fo for fo in candidates if any(ln.remaining for ln in fo.lines.all())]
-    if not live:
+        return found
+    mine = [fo for fo in live if own is None or fo.location_id == own]
+    left = [fo for fo in mine if any(ln.remaining for ln in fo.lines.all())]
+    if not left:
         if own is not None:
             raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
         raise Conflict("Nothing is left to ship on this order.", code="nothing_to_ship")
-    if len(live) > 1:
+    if len(left) > 1:
         raise ValidationError(
             "This order has several open fulfillment orders; say which one ships.",
             code="fulfillment_order_required",
-            fields={"fulfillment_order_id": [fo.pk for fo in live]},
+            fields={"fulfillment_order_id": [fo.pk for fo in left]},
         )
-    return live[0]
+    return left[0]
 
 
 def _service_location(actor: Actor) -> int | None:
@@ -159,80 +175,127 @@ def _check_text(draft: ShipmentDraft) -> None:
         raise ValidationError("The shipment is not valid.", code="invalid_shipment", fields=errors)
 
 
+def _draft_resolve(draft: ShipmentDraft) -> tuple[ResolvedTracking, dict[str, Any]]:
+    """What a draft says before any lock: its tracking and its package. Raises
+    ValidationError."""
+    _check_text(draft)
+    return _tracking(draft), _package(draft.package)
+
+
+def _order_missing(actor: Actor) -> NotFound:
+    if actor.kind == "service":
+        return NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
+    return NotFound("No such order.", code="order_not_found")
+
+
+def _lines_chosen(
+    fo: FulfillmentOrder, fo_lines: dict[int, FulfillmentOrderLine], draft: ShipmentDraft
+) -> dict[int, int]:
+    """FO line id -> quantity the draft ships. Raises ValidationError (lines), Conflict
+    `nothing_to_ship`."""
+    if draft.lines:
+        chosen = _picks_resolve(fo, draft.lines)
+    else:
+        chosen = {pk: ln.remaining for pk, ln in fo_lines.items() if ln.remaining}
+    if not chosen:
+        raise Conflict("Nothing is left to ship in this FO.", code="nothing_to_ship")
+    return chosen
+
+
+def _shipment_build(
+    *,
+    order_id: int,
+    fo: FulfillmentOrder,
+    fo_lines: dict[int, FulfillmentOrderLine],
+    chosen: dict[int, int],
+    draft: ShipmentDraft,
+    tracking: ResolvedTracking,
+    package: dict[str, Any],
+    now: datetime,
+) -> tuple[Shipment, list[ShipmentLine]]:
+    """The unsaved shipment and its lines."""
+    shipment = Shipment(
+        order_id=order_id,
+        fulfillment_order_id=fo.pk,
+        location_id=fo.location_id,
+        status=draft.status,
+        carrier=tracking.carrier_code,
+        carrier_name=tracking.carrier_name,
+        service=draft.service,
+        tracking_numbers=list(tracking.numbers),
+        tracking_urls=list(tracking.urls),
+        package=package,
+        notes=draft.notes,
+        ship_date=draft.ship_date or now.date(),
+        notify_customer=draft.notify_customer,
+        shipped_at=None if draft.status in PACKED else now,
+        created_at=now,
+        updated_at=now,
+    )
+    lines = [
+        ShipmentLine(
+            fulfillment_order_line_id=pk,
+            order_line_id=fo_lines[pk].order_line_id,
+            sku=fo_lines[pk].sku,
+            quantity=qty,
+        )
+        for pk, qty in chosen.items()
+    ]
+    return shipment, lines
+
+
+def _created_event(
+    shipment: Shipment,
+    fo_lines: dict[int, FulfillmentOrderLine],
+    chosen: dict[int, int],
+    actor: Actor,
+    now: datetime,
+) -> tuple[Any, ...]:
+    return event_row(
+        subject_type="shipment",
+        subject_id=shipment.pk,
+        order_id=shipment.order_id,
+        kind="shipment_created",
+        actor=actor,
+        data={
+            "fulfillment_order_id": shipment.fulfillment_order_id,
+            "lines": {fo_lines[pk].sku: q for pk, q in chosen.items()},
+            "carrier": shipment.carrier,
+            "tracking_numbers": shipment.tracking_numbers,
+            "status": shipment.status,
+        },
+        at=now,
+    )
+
+
 def shipment_create(*, order_id: int, draft: ShipmentDraft, actor: Actor) -> Shipment:
     """Ship some or all of what an FO has left. Raises NotFound, ValidationError (lines,
     carrier, tracking numbers, package), Conflict (held or closed FO, nothing left,
     insufficient stock)."""
-    _check_text(draft)
-    tracking = _tracking(draft)
-    package = _package(draft.package)
+    tracking, package = _draft_resolve(draft)
     with transaction.atomic():
         order = order_lock_brief(order_id)
         if order is None:
-            if actor.kind == "service":
-                raise NotFound("No such fulfillment order.", code="fulfillment_order_not_found")
-            raise NotFound("No such order.", code="order_not_found")
+            raise _order_missing(actor)
         fo = _pick_fo(order, draft.fulfillment_order_id, actor)
         _check_shippable(fo, actor)
         fo_lines = {ln.pk: ln for ln in fo.lines.all()}
-        if draft.lines:
-            chosen = _picks_resolve(fo, draft.lines)
-        else:
-            chosen = {pk: ln.remaining for pk, ln in fo_lines.items() if ln.remaining}
-        if not chosen:
-            raise Conflict("Nothing is left to ship in this FO.", code="nothing_to_ship")
+        chosen = _lines_chosen(fo, fo_lines, draft)
         packed = draft.status in PACKED
         now = timezone.now()
-        shipment = Shipment(
+        shipment, lines = _shipment_build(
             order_id=order.pk,
-            fulfillment_order_id=fo.pk,
-            location_id=fo.location_id,
-            status=draft.status,
-            carrier=tracking.carrier_code,
-            carrier_name=tracking.carrier_name,
-            service=draft.service,
-            tracking_numbers=list(tracking.numbers),
-            tracking_urls=list(tracking.urls),
+            fo=fo,
+            fo_lines=fo_lines,
+            chosen=chosen,
+            draft=draft,
+            tracking=tracking,
             package=package,
-            notes=draft.notes,
-            ship_date=draft.ship_date or now.date(),
-            notify_customer=draft.notify_customer,
-            shipped_at=None if packed else now,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
-        shipment_insert(
-            shipment,
-            [
-                ShipmentLine(
-                    fulfillment_order_line_id=pk,
-                    order_line_id=fo_lines[pk].order_line_id,
-                    sku=fo_lines[pk].sku,
-                    quantity=qty,
-                )
-                for pk, qty in chosen.items()
-            ],
-        )
+        shipment_insert(shipment, lines)
         _quantities_move(fo, fo_lines, chosen, +1, now)
-        events_insert(
-            [
-                event_row(
-                    subject_type="shipment",
-                    subject_id=shipment.pk,
-                    order_id=order.pk,
-                    kind="shipment_created",
-                    actor=actor,
-                    data={
-                        "fulfillment_order_id": fo.pk,
-                        "lines": {fo_lines[pk].sku: q for pk, q in chosen.items()},
-                        "carrier": shipment.carrier,
-                        "tracking_numbers": shipment.tracking_numbers,
-                        "status": shipment.status,
-                    },
-                    at=now,
-                )
-            ]
-        )
+        events_insert([_created_event(shipment, fo_lines, chosen, actor, now)])
         if not packed:
             _effects(order, shipment, "created")
         orders_progress(order_ids=[order.pk], actor=actor)
@@ -253,21 +316,28 @@ def _stock_leaves(
     """Take shipped quantities (FO line id -> quantity) off the shelf and out of committed;
     the inventory service sums them per level."""
     inventory_apply(
-        changes=[
-            StockChange(
-                product_id=fo_lines[pk].product_id,
-                location_id=fo.location_id,
-                reason=Reason.SHIPPED,
-                on_hand=-qty,
-                committed=-qty if fo.commits_stock else 0,
-                order_id=order_id,
-                reference=f"fo:{fo.pk}",
-            )
-            for pk, qty in chosen.items()
-        ],
-        actor=actor,
-        savepoint=False,
+        changes=_stock_changes(fo, fo_lines, chosen, order_id), actor=actor, savepoint=False
     )
+
+
+def _stock_changes(
+    fo: FulfillmentOrder,
+    fo_lines: dict[int, FulfillmentOrderLine],
+    chosen: dict[int, int],
+    order_id: int,
+) -> list[StockChange]:
+    return [
+        StockChange(
+            product_id=fo_lines[pk].product_id,
+            location_id=fo.location_id,
+            reason=Reason.SHIPPED,
+            on_hand=-qty,
+            committed=-qty if fo.commits_stock else 0,
+            order_id=order_id,
+            reference=f"fo:{fo.pk}",
+        )
+        for pk, qty in chosen.items()
+    ]
 
 
 def _quantities_move(
@@ -278,14 +348,27 @@ def _quantities_move(
     now: Any,
 ) -> None:
     """Shipped (+1) or put back (-1): FO lines, order lines, and the FO's state."""
+    per_line = _fo_move(fo, fo_lines, chosen, sign, now)
+    fo_lines_fulfilled_write([fo_lines[pk] for pk in chosen])
+    order_lines_fulfilled_add(per_line)
+    fo_status_write(fo)
+
+
+def _fo_move(
+    fo: FulfillmentOrder,
+    fo_lines: dict[int, FulfillmentOrderLine],
+    chosen: dict[int, int],
+    sign: int,
+    now: Any,
+) -> dict[int, int]:
+    """`_quantities_move` in memory: the FO lines and the FO's state change; returns the
+    change to each order line (order line id -> quantity) for the caller to write."""
     for pk, qty in chosen.items():
         fo_lines[pk].quantity_fulfilled += sign * qty
-    fo_lines_fulfilled_write([fo_lines[pk] for pk in chosen])
     per_line: dict[int, int] = {}
     for pk, qty in chosen.items():
         line_id = fo_lines[pk].order_line_id
         per_line[line_id] = per_line.get(line_id, 0) + sign * qty
-    order_lines_fulfilled_add(per_line)
     left = sum(ln.remaining for ln in fo_lines.values())
     if left == 0:
         fo.status = FOStatus.CLOSED
@@ -293,11 +376,16 @@ def _quantities_move(
         shipped = any(ln.quantity_fulfilled for ln in fo_lines.values())
         fo.status = FOStatus.IN_PROGRESS if shipped else FOStatus.OPEN
     fo.updated_at = now
-    fo_status_write(fo)
+    return per_line
 
 
 def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> None:
     """Queue the shipment's effects: buyer email, channel push, webhook event (one insert)."""
+    outbox_enqueue_many(_effect_list(order, shipment, what, version))
+
+
+def _effect_list(order: Order, shipment: Shipment, what: str, version: int = 0) -> list[Effect]:
+    """The effects `_effects` queues."""
     key = f"shipment:{shipment.pk}:{what}" + (f":{version}" if version else "")
     payload = {"shipment_id": shipment.pk, "order_id": order.pk, "event": f"shipment.{what}"}
     email = {
@@ -306,7 +394,7 @@ def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> N
         "updated": "shipping_update",
         "delivered": "delivered",
     }.get(what)
-    effects = []
+    effects: list[Effect] = []
     # A shipment without tracking tells the buyer nothing unless the merchant chose to: the
     # confirmation then goes out when the tracking is added (as an update if one went already).
     early = what == "created" and shop_snapshot().notify_without_tracking
@@ -339,4 +427,4 @@ def _effects(order: Order, shipment: Shipment, what: str, version: int = 0) -> N
         Effect(kind="webhook_event", idempotency_key=f"{key}:webhook", payload=payload,
                order_id=order.pk)
     )  # fmt: skip
-    outbox_enqueue_many(effects)
+    return effects

@@ -3,8 +3,9 @@
 `tracking_import_check` (the dry run) and `tracking_import_apply` read the file the same way and
 plan it with the same function, so the dry run reports exactly what the apply would do. The plan
 reads orders, their live fulfillment orders and the tracking numbers they already carry in bulk,
-a few queries per chunk of rows; the apply then makes each planned shipment through
-`shipment_create` (stock, timeline, buyer email, channel push and webhook through the outbox).
+a few queries per chunk of rows; the apply then makes the planned shipments a chunk at a time
+through `shipments_create` (stock, timeline, buyer email, channel push and webhook through the
+outbox), a few statements per chunk.
 
 Rows sharing an order and a tracking number are one package: one shipment per fulfillment order
 they draw from. A tracking number the order already carries makes its row "already applied": it
@@ -22,7 +23,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from colis.catalog.models import sku_key
 from colis.core.actor import Actor
@@ -31,7 +32,8 @@ from colis.core.locks import lock_rows_sql
 from colis.core.sql import fetch_all, in_list
 from colis.fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Shipment
 from colis.fulfillment.services import LinePick
-from colis.fulfillment.shipments import MAX_NOTES, ShipmentDraft, shipment_create
+from colis.fulfillment.shipments import MAX_NOTES, ShipmentDraft
+from colis.fulfillment.shipments_batch import shipments_create
 from colis.fulfillment.status import LIVE_FO, FOStatus, ShipmentStatus
 from colis.orders.models import Order
 from colis.orders.status import OrderStatus
@@ -655,14 +657,13 @@ def tracking_import_check(*, data: bytes, actor: Actor) -> ImportReport:
 
 
 def tracking_import_apply(*, data: bytes, actor: Actor) -> ImportReport:
-    """Make the planned shipments through `shipment_create`. A shipment the database refuses
-    at that moment (the order changed since the plan) turns its rows into errors and the rest
-    goes on. Raises what `tracking_import_read` raises."""
+    """Make the planned shipments through `shipments_create`, a chunk at a time. A shipment the
+    database refuses at that moment (the order changed since the plan) turns its rows into
+    errors and the rest goes on. Raises what `tracking_import_read` raises."""
     report = tracking_import_plan(rows=tracking_import_read(data=data), dry_run=False)
     state = _ApplyState()
-    size = APPLY_CHUNK if connection.vendor == "sqlite" else 1
-    for start in range(0, len(report.shipments), size):
-        _apply_chunk(report.shipments[start : start + size], report, state, actor)
+    for start in range(0, len(report.shipments), APPLY_CHUNK):
+        _apply_chunk(report.shipments[start : start + APPLY_CHUNK], report, state, actor)
     report.errors.sort(key=lambda e: e.row)
     report.skipped.sort(key=lambda e: e.row)
     return report
@@ -678,38 +679,72 @@ def _apply_chunk(
     chunk: list[PlannedShipment], report: ImportReport, state: _ApplyState, actor: Actor
 ) -> None:
     """One transaction: lock the chunk's orders, read their tracking numbers again (another
-    import of the same file may have run since the plan), make each shipment in a savepoint.
-
-    SQLite serialises writers, so a chunk of shipments shares one commit there; on PostgreSQL a
-    chunk is one shipment, so stock rows are never held across shipments (two imports could
-    otherwise take the same levels in opposite orders)."""
+    import of the same file may have run since the plan), make the shipments with one
+    `shipments_create`. It locks the orders, their FOs and the stock levels each in one
+    statement in primary-key order, so two imports cannot deadlock."""
     order_ids = sorted({p.order_id for p in chunk})
     with transaction.atomic():
         lock_rows_sql(f"SELECT id FROM {ORDER_TABLE}", f"id IN ({in_list(order_ids)})", order_ids)
         present = _tracking_on(order_ids)
+        todo: list[PlannedShipment] = []
         for planned in chunk:
             number = planned.tracking.numbers[0]
-            key = (planned.order_id, number)
             if state.failed.intersection(planned.rows):
                 continue
-            if number in present.get(planned.order_id, ()) and key not in state.made:
+            if number in present.get(planned.order_id, ()) and (
+                (planned.order_id, number) not in state.made
+            ):
                 report.skipped.extend(
                     RowIssue(row=n, code=SKIPPED, message=f"The order already has {number}.")
                     for n in planned.rows
                 )
                 continue
-            try:
-                shipment = shipment_create(
-                    order_id=planned.order_id, draft=_draft(planned), actor=actor
-                )
-            except DomainError as exc:
+            todo.append(planned)
+        for planned, result in _create(todo, actor):
+            if isinstance(result, DomainError):
                 state.failed.update(planned.rows)
                 report.errors.extend(
-                    RowIssue(row=n, code=exc.code, message=_message(exc)) for n in planned.rows
+                    RowIssue(row=n, code=result.code, message=_message(result))
+                    for n in planned.rows
                 )
                 continue
-            state.made.add(key)
-            report.created_shipment_ids.append(shipment.pk)
+            state.made.add((planned.order_id, planned.tracking.numbers[0]))
+            report.created_shipment_ids.append(result.pk)
+
+
+class _Retry(Exception):
+    pass
+
+
+def _create(
+    todo: list[PlannedShipment], actor: Actor
+) -> list[tuple[PlannedShipment, Shipment | DomainError]]:
+    """The chunk's shipments, each with its shipment or its error. A package drawing from
+    several FOs is several shipments with the same rows: once one of them is refused, the later
+    ones are not made (their rows are already errors), so a batch that made one is done again
+    without it."""
+    left_out: set[int] = set()
+    while True:
+        attempt = [k for k in range(len(todo)) if k not in left_out]
+        try:
+            with transaction.atomic():
+                results = shipments_create(
+                    items=[(todo[k].order_id, _draft(todo[k])) for k in attempt], actor=actor
+                )
+                failed: set[int] = set()
+                late = set()
+                for k, result in zip(attempt, results, strict=True):
+                    rows = set(todo[k].rows)
+                    if isinstance(result, DomainError):
+                        failed |= rows
+                    elif rows & failed:
+                        late.add(k)
+                if late:
+                    left_out |= late
+                    raise _Retry
+        except _Retry:
+            continue
+        return [(todo[k], result) for k, result in zip(attempt, results, strict=True)]
 
 
 def _draft(planned: PlannedShipment) -> ShipmentDraft:
