@@ -178,6 +178,8 @@ WRITES = [
     ("patch", "/api/v1/webhooks/1", {"active": False}),
     ("post", "/api/v1/webhooks/deliveries/1/redeliver", {}),
     ("patch", "/api/v1/shop", {"routing_strategy": "most_stock"}),
+    ("put", "/api/v1/shop/logo", b"\x89PNG\r\n\x1a\n"),
+    ("delete", "/api/v1/shop/logo", None),
     ("post", "/api/v1/channels", {"kind": "bigcommerce", "name": "BC", "credentials": {}}),
     ("patch", "/api/v1/channels/1", {"import_enabled": False}),
     ("post", "/api/v1/channels/1/sync", {}),
@@ -243,6 +245,11 @@ def _send(client: ApiClient, method: str, path: str, body):
         return client.post(path, body)
     if method == "patch":
         return client.patch(path, body)
+    if method == "put":
+        # The one PUT takes an image as its body, not JSON.
+        return client.client.put(
+            path, body, content_type="image/png", headers=client._headers(None)
+        )
     return client.delete(path)
 
 

@@ -16,6 +16,7 @@ from colis.api.auth import require
 from colis.api.pagination import Id, datetime_in_range
 from colis.core.errors import ValidationError
 from colis.documents.html import slips_html
+from colis.documents.logo import html_logo_load
 from colis.documents.markup import SAMPLE_CONTEXT, MarkupError, markup_render, template_compile
 from colis.documents.render import context_pdf, labels_pdf, packing_slips_pdf, pick_list_pdf
 from colis.documents.selectors import (
@@ -164,7 +165,8 @@ def _slips_html(order_id: int, source: str) -> HttpResponse:
         for contexts in slip_chunks([order_id], places=places_load())
         for context in contexts
     ]
-    return HttpResponse(slips_html(markups, "Packing slip"), content_type="text/html")
+    page = slips_html(markups, "Packing slip", html_logo_load())
+    return HttpResponse(page, content_type="text/html")
 
 
 @router.get(
@@ -218,7 +220,8 @@ def document_templates_preview(request: HttpRequest, name: str, body: PreviewIn)
             return _pdf(packing_slips_pdf([body.order_id], source=source), "preview.pdf")
         if body.format == "html":
             markup = markup_render(template_compile(source), SAMPLE_CONTEXT, source)
-            return HttpResponse(slips_html([markup], "Preview"), content_type="text/html")
+            page = slips_html([markup], "Preview", html_logo_load())
+            return HttpResponse(page, content_type="text/html")
         return HttpResponse(context_pdf(SAMPLE_CONTEXT, source=source), "application/pdf")
     except MarkupError as exc:
         raise template_refusal(exc) from None

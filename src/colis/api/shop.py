@@ -1,17 +1,28 @@
-"""HTTP API for the shop's settings."""
+"""HTTP API for the shop's settings and its logo."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from colis.accounts.roles import READ, SETTINGS_WRITE
 from colis.api.auth import require
+from colis.api.pagination import NO_CONTENT
+from colis.core.errors import NotFound, ValidationError
 from colis.core.models import Shop
 from colis.core.shop import ShopData, shop_get, shop_update
+from colis.core.shop_logo import (
+    LogoInfo,
+    shop_logo_delete,
+    shop_logo_get,
+    shop_logo_info,
+    shop_logo_set,
+)
 
 router = Router(tags=["shop"])
 
@@ -27,6 +38,17 @@ class ShopPatch(Schema):
     notify_without_tracking: bool | None = None
 
 
+def logo_out(info: LogoInfo | None) -> dict[str, Any]:
+    if info is None:
+        return {"set": False, "content_type": None, "width": None, "height": None}
+    return {
+        "set": True,
+        "content_type": info.content_type,
+        "width": info.width,
+        "height": info.height,
+    }
+
+
 def shop_out(shop: Shop) -> dict[str, Any]:
     return {
         "name": shop.name,
@@ -37,6 +59,7 @@ def shop_out(shop: Shop) -> dict[str, Any]:
         "email_sender_address": shop.email_sender_address,
         "email_reply_to": shop.email_reply_to,
         "notify_without_tracking": shop.notify_without_tracking,
+        "logo": logo_out(shop_logo_info()),
     }
 
 
@@ -51,3 +74,86 @@ def shop_change(request: HttpRequest, body: ShopPatch) -> Any:
     who = require(request, SETTINGS_WRITE)
     given = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     return shop_out(shop_update(data=ShopData(**given), actor=who))
+
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
+_LOGO_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+_IMAGE = {
+    "responses": {
+        200: {
+            "description": "The logo as it was sent",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in IMAGE_TYPES},
+        }
+    }
+}
+
+
+def _logo_file(request: HttpRequest) -> bytes:
+    """The image from the body (image/png, image/jpeg) or from the multipart field `file`.
+    Django parses multipart forms of POST requests only, so this one is parsed here."""
+    content_type = (request.content_type or "").lower()
+    if content_type == "multipart/form-data":
+        try:
+            _, files = request.parse_file_upload(request.META, io.BytesIO(request.body))
+        except MultiPartParserError:
+            files = {}
+        upload = files.get("file")
+        if upload is None:
+            raise ValidationError(
+                "Send the logo as the multipart field `file`.",
+                code="invalid_logo",
+                fields={"file": "Required."},
+            )
+        return upload.read()
+    if request.body and content_type not in IMAGE_TYPES:
+        raise ValidationError(
+            f"Send the logo as image/png, image/jpeg or multipart field `file`, "
+            f"not {content_type or 'no type'!r}.",
+            code="invalid_logo",
+            fields={"Content-Type": "image/png, image/jpeg or multipart/form-data."},
+        )
+    return request.body
+
+
+@router.get("/logo", openapi_extra=_IMAGE, summary="The shop's logo (404 when none is set)")
+def shop_logo_read(request: HttpRequest) -> Any:
+    require(request, READ)
+    logo = shop_logo_get()
+    if logo is None:
+        raise NotFound("The shop has no logo.", code="logo_not_set")
+    response = HttpResponse(bytes(logo.data), content_type=logo.content_type)
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@router.put(
+    "/logo",
+    openapi_extra=_LOGO_BODY,
+    summary="Set the logo printed on packing slips (PNG or JPEG, at most 1 MB)",
+)
+def shop_logo_change(request: HttpRequest) -> Any:
+    who = require(request, SETTINGS_WRITE)
+    logo = shop_logo_set(data=_logo_file(request), actor=who)
+    return logo_out(LogoInfo(content_type=logo.content_type, width=logo.width, height=logo.height))
+
+
+@router.delete("/logo", response=NO_CONTENT, summary="Remove the shop's logo")
+def shop_logo_remove(request: HttpRequest) -> Any:
+    who = require(request, SETTINGS_WRITE)
+    shop_logo_delete(actor=who)
+    return Status(204, None)

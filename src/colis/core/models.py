@@ -25,6 +25,17 @@ class Shop(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
+class ShopLogo(models.Model):
+    """The shop's logo, printed on packing slips: one row (pk=1) when set. Kept apart from
+    `Shop` so the settings that hot paths read never carry the image."""
+
+    content_type = models.CharField(max_length=20)
+    data = models.BinaryField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+
 class Event(models.Model):
     """One row of the timeline: who did what to which subject, with its parameters."""
 

@@ -8,12 +8,13 @@ from html import escape
 from reportlab.graphics import renderSVG
 from reportlab.graphics.barcode import createBarcodeDrawing
 
+from colis.documents.logo import HtmlLogo
 from colis.documents.markup import Element, markup_parse
 
 STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;font-size:10pt;margin:0}
 .slip{max-width:190mm;margin:12mm auto;page-break-after:always;position:relative}
-h1{font-size:18pt;margin:0 0 8pt}
+h1{font-size:18pt;margin:0 0 8pt}.logo{display:block;margin:0 0 10pt}
 .barcode{position:absolute;right:0;top:0;text-align:center;font-family:Courier,monospace}
 .blocks{display:flex;gap:24pt;margin:8pt 0}.blocks div{flex:1}.blocks b{display:block}
 dl{display:grid;grid-template-columns:90pt auto;margin:4pt 0}dt{font-weight:bold;font-size:9pt}
@@ -36,13 +37,20 @@ def _barcode_svg(value: str) -> str:
     return svg[svg.find("<svg") :]
 
 
-def slip_html(elements: Sequence[Element]) -> str:
+def _logo_img(logo: HtmlLogo) -> str:
+    size = f"width:{logo.width:.1f}pt;height:{logo.height:.1f}pt"
+    return f'<img class="logo" src="{logo.data_url}" style="{size}" alt="">'
+
+
+def slip_html(elements: Sequence[Element], logo: HtmlLogo | None = None) -> str:
     out: list[str] = ['<section class="slip">']
     barcodes = [e.text for e in elements if e.kind == "barcode"]
     if barcodes:
         out.append(
             f'<div class="barcode">{_barcode_svg(barcodes[0])}<br>{escape(barcodes[0])}</div>'
         )
+    if logo is not None:
+        out.append(_logo_img(logo))
     i = 0
     while i < len(elements):
         e = elements[i]
@@ -97,8 +105,10 @@ def _one(e: Element) -> str:
     return ""
 
 
-def slips_html(markups: Sequence[str], title: str) -> str:
-    body = "".join(slip_html(markup_parse(m)) for m in markups)
+def slips_html(markups: Sequence[str], title: str, logo: HtmlLogo | None = None) -> str:
+    """The slips as one page; `logo` (drawn at the top left of each) is embedded as a data: URL
+    in every slip."""
+    body = "".join(slip_html(markup_parse(m), logo) for m in markups)
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{STYLE}</style></head><body>{body}</body></html>"

@@ -9,7 +9,9 @@ from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from colis.documents.logo import PDF_NAME, SlipLogo
 from colis.documents.markup import Element
+from colis.documents.pdfstream import PageCanvas
 
 PAGE_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 36.0
@@ -62,9 +64,12 @@ def barcode_draw(c: Canvas, value: str, right: float, top: float, width: float =
 class SlipLayout:
     """Draws one slip's elements, flowing onto further pages when they run out of room."""
 
-    def __init__(self, c: Canvas, elements: Sequence[Element]) -> None:
+    def __init__(
+        self, c: PageCanvas, elements: Sequence[Element], logo: SlipLogo | None = None
+    ) -> None:
         self.c = c
         self.elements = elements
+        self.logo = logo
         self.width, self.height = c._pagesize
         self.footers = [e.text for e in elements if e.kind == "footer"]
         self.bottom = MARGIN + 14 * len(self.footers)
@@ -75,6 +80,10 @@ class SlipLayout:
         barcodes = [e.text for e in self.elements if e.kind == "barcode"]
         if barcodes:
             barcode_draw(self.c, barcodes[0], self.width - MARGIN, self.y)
+        if self.logo is not None:
+            logo = self.logo
+            self.c.image_draw(PDF_NAME, MARGIN, self.y - logo.height, logo.width, logo.height)
+            self.y -= logo.height + 10
         i, elements = 0, self.elements
         while i < len(elements):
             e = elements[i]

@@ -4,19 +4,32 @@ each one is finished, so a 10,000-page document never sits in memory.
 ReportLab's own document object keeps every page until `save()`. Here the canvas only draws: at
 the end of a page its content stream is compressed and handed out, and the document's shared
 parts (fonts, page tree, cross-reference table) are written around the pages. The fonts are the
-standard fourteen (never embedded), so every page shares one resource dictionary.
+standard fourteen (never embedded), so every page shares one resource dictionary. Images (the
+shop's logo) are written once, before the first page, and every page refers to that one copy.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas
 
 FONTS = ("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Courier")
 _CATALOG, _PAGES, _RESOURCES = 1, 2, 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class PdfImage:
+    """An image ready to embed: 8-bit RGB samples and an optional 8-bit alpha, both
+    Flate-compressed."""
+
+    width: int
+    height: int
+    rgb: bytes
+    alpha: bytes | None = None
 
 
 class PageCanvas(Canvas):
@@ -37,6 +50,10 @@ class PageCanvas(Canvas):
         self._sink(stream.encode("latin-1"), self._pagesize)
         self._startPage()
 
+    def image_draw(self, name: str, x: float, y: float, width: float, height: float) -> None:
+        """Draw the document's image `name` (see `PdfStream.image_add`) in this box."""
+        self._code.append(f"q {width:.2f} 0 0 {height:.2f} {x:.2f} {y:.2f} cm /{name} Do Q")
+
 
 class PdfStream:
     """Collects the PDF's bytes as pages are finished; `take()` returns what is ready."""
@@ -48,8 +65,15 @@ class PdfStream:
         self._offsets: dict[int, int] = {}
         self._next_id = _RESOURCES + 1 + len(FONTS)
         self._pages: list[int] = []
+        self._images: dict[str, PdfImage] = {}
         self._title = title
         self._put(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+
+    def image_add(self, name: str, image: PdfImage) -> None:
+        """Make `image` drawable on every page as `name`; only before the first canvas."""
+        if self._offsets:
+            raise RuntimeError("Images are added before the first canvas.")
+        self._images[name] = image
 
     def canvas(self, pagesize: tuple[float, float]) -> PageCanvas:
         """A canvas drawing into this document; a new one may take another page size."""
@@ -64,8 +88,45 @@ class PdfStream:
                     % name.encode(),
                 )
             fonts = b" ".join(b"%s %d 0 R" % (k.encode(), v) for k, v in font_ids.items())
-            self._object(_RESOURCES, b"<< /Font << %s >> /ProcSet [/PDF /Text] >>" % fonts)
+            if self._images:
+                images = b" ".join(
+                    b"/%s %d 0 R" % (name.encode(), self._image_object(image))
+                    for name, image in self._images.items()
+                )
+                self._object(
+                    _RESOURCES,
+                    b"<< /Font << %s >> /XObject << %s >> /ProcSet [/PDF /Text /ImageC] >>"
+                    % (fonts, images),
+                )
+            else:
+                self._object(_RESOURCES, b"<< /Font << %s >> /ProcSet [/PDF /Text] >>" % fonts)
         return canvas
+
+    def _image_object(self, image: PdfImage) -> int:
+        head = b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /BitsPerComponent 8 " % (
+            image.width,
+            image.height,
+        )
+        mask = b""
+        if image.alpha is not None:
+            mask_id = self._next_id
+            self._next_id += 1
+            self._object(
+                mask_id,
+                head + b"/ColorSpace /DeviceGray /Filter /FlateDecode /Length %d >>\nstream\n%s\n"
+                b"endstream" % (len(image.alpha), image.alpha),
+            )
+            mask = b"/SMask %d 0 R " % mask_id
+        image_id = self._next_id
+        self._next_id += 1
+        self._object(
+            image_id,
+            head
+            + mask
+            + b"/ColorSpace /DeviceRGB /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
+            % (len(image.rgb), image.rgb),
+        )
+        return image_id
 
     @property
     def page_count(self) -> int:

@@ -24,6 +24,7 @@ from colis.documents.layout import (
     page_size,
     wrap,
 )
+from colis.documents.logo import PDF_NAME, SlipLogo, slip_logo_load
 from colis.documents.markup import markup_parse, markup_render, template_compile
 from colis.documents.pdfstream import PageCanvas, PdfStream, pdf_iter
 from colis.documents.selectors import (
@@ -39,12 +40,21 @@ Progress = Callable[[int, int], None] | None
 LABEL_SIZE = (4 * inch, 6 * inch)
 
 
-def slip_draw(c: PageCanvas, markup: str) -> None:
+def slip_draw(c: PageCanvas, markup: str, logo: SlipLogo | None = None) -> None:
+    """One slip; `logo` must have been added to the canvas's stream (see `logo_add`)."""
     elements = markup_parse(markup)
     size = page_size(elements)
     if c._pagesize != size:
         c.setPageSize(size)
-    SlipLayout(c, elements).draw()
+    SlipLayout(c, elements, logo).draw()
+
+
+def logo_add(stream: PdfStream) -> SlipLogo | None:
+    """The shop's logo, read once for the run and embedded once in `stream`, if one is set."""
+    logo = slip_logo_load()
+    if logo is not None:
+        stream.image_add(PDF_NAME, logo.image)
+    return logo
 
 
 def packing_slips_pdf(
@@ -61,13 +71,14 @@ def packing_slips_pdf(
 
     def pages() -> Iterator[None]:
         places = places_load()
+        logo = logo_add(stream)
         c = stream.canvas(A4)
         done = 0
         for contexts in slip_chunks(
             order_ids, places=places, location_id=location_id, group_by=group_by
         ):
             for context in contexts:
-                slip_draw(c, markup_render(template, context, source))
+                slip_draw(c, markup_render(template, context, source), logo)
                 yield
             done = min(len(order_ids), done + CHUNK)
             if progress:
@@ -79,7 +90,8 @@ def packing_slips_pdf(
 def context_pdf(context: dict[str, Any], *, source: str) -> bytes:
     """One slip from a context (a preview with sample data)."""
     stream = PdfStream(title="Packing slip")
-    slip_draw(stream.canvas(A4), markup_render(template_compile(source), context, source))
+    logo = logo_add(stream)
+    slip_draw(stream.canvas(A4), markup_render(template_compile(source), context, source), logo)
     return stream.take() + stream.finish()
 
 
