@@ -260,3 +260,8 @@ def test_imported_orders_carry_their_channel_and_filter_by_its_name_or_id(stocke
 
     assert [o["channel_id"] for o in by_id] == [channel.pk]
     assert [o["channel"] for o in by_name] == ["Amazon FR"]
+
+
+def test_a_channel_filter_of_other_digits_is_a_name_not_an_id(api):
+    response = api.get("/api/v1/orders", channel="²")
+    assert response.status_code == 200 and response.json()["items"] == []

@@ -76,7 +76,7 @@ def order_queryset(filters: OrderFilters) -> QuerySet[Order]:
         qs = qs.filter(fulfillment_status__in=values)
     if filters.channel:
         # A channel's name, or the id of its record.
-        if filters.channel.isdigit() and len(filters.channel) <= 18:
+        if filters.channel.isascii() and filters.channel.isdigit() and len(filters.channel) <= 18:
             qs = qs.filter(Q(channel=filters.channel) | Q(channel_record_id=int(filters.channel)))
         else:
             qs = qs.filter(channel=filters.channel)

@@ -36,7 +36,7 @@ ORDER_SCOPES = ("store/order/",)
 
 
 def _order_id(external_id: str) -> int | None:
-    return int(external_id) if external_id.isdigit() else None
+    return int(external_id) if external_id.isascii() and external_id.isdigit() else None
 
 
 class BigCommerceConnector(Connector):

@@ -76,7 +76,9 @@ def error_ids(body: str) -> set[int]:
     return {
         int(error["errorId"])
         for error in errors or ()
-        if isinstance(error, dict) and str(error.get("errorId", "")).isdigit()
+        if isinstance(error, dict)
+        and str(error.get("errorId", "")).isascii()
+        and str(error.get("errorId", "")).isdigit()
     }
 
 

@@ -35,7 +35,7 @@ _GID = re.compile(r"^gid://shopify/(\w+)/(\d+)$")
 def order_gid(external_id: str) -> str:
     """An order's GraphQL id from our external id (a bare legacy number is taken too)."""
     text = str(external_id).strip()
-    return f"gid://shopify/Order/{text}" if text.isdigit() else text
+    return f"gid://shopify/Order/{text}" if text.isascii() and text.isdigit() else text
 
 
 def shopify_time(moment: datetime) -> str:
