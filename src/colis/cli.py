@@ -192,14 +192,28 @@ def _first_run(demo: bool) -> None:
             print("Demo data loaded.", flush=True)
 
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    """What `colis serve` does before serving: the data folder, the schema, the first owner."""
+    from colis.home import ensure_home, secret_key
+
+    ensure_home()
+    secret_key()
+    _setup()
+    _first_run(args.demo)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from colis.home import ensure_home, secret_key
 
     home = ensure_home()
     secret_key()
-    _setup()
-    _first_run(args.demo)
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="colis.settings", COLIS_HOME=str(home))
+    # Migrations and the first-run setup happen in a child process: this one only watches
+    # the web and worker processes, and stays small.
+    prepare = [sys.executable, "-m", "colis.cli", "setup", *(["--demo"] if args.demo else [])]
+    if subprocess.run(prepare, env=env).returncode != 0:
+        return _err("setting up the database failed (see above)")
     web = [
         sys.executable,
         "-m",
@@ -311,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="do not start the worker")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(func=cmd_serve)
+
+    setup = sub.add_parser(
+        "setup", help="create the data folder, migrate, and the owner on an empty database"
+    )
+    setup.add_argument("--demo", action="store_true", help="load demo data into an empty shop")
+    setup.set_defaults(func=cmd_setup)
 
     worker = sub.add_parser("worker", help="run the background worker")
     worker.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
