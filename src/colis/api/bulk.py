@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
@@ -11,8 +11,9 @@ from pydantic import ConfigDict, Field
 
 from colis.accounts.roles import ORDERS_WRITE
 from colis.api.auth import require
+from colis.api.filters import OrderFilterIn
 from colis.api.jobs import job_out
-from colis.api.pagination import Id, datetime_in_range
+from colis.api.pagination import Id
 from colis.core.actor import Actor
 from colis.core.errors import ValidationError
 from colis.orders.bulk_actions import (
@@ -23,43 +24,16 @@ from colis.orders.bulk_actions import (
     bulk_start,
     bulk_targets,
 )
-from colis.orders.selectors import OrderFilters
 
 router = Router(tags=["bulk"])
 ACCEPTED: dict[int, Any] = {200: Any, 202: Any}
-
-
-class FilterIn(Schema):
-    """The filters of the orders list."""
-
-    status: str = Field("", max_length=500)
-    fulfillment_status: str = Field("", max_length=500)
-    channel: str = Field("", max_length=64)
-    location: int | None = Field(None, ge=1, le=2**63 - 1)
-    location_id: int | None = Field(None, ge=1, le=2**63 - 1)
-    q: str = Field("", max_length=200)
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-    def to_filters(self) -> OrderFilters:
-        datetime_in_range(self.created_after, "filter.created_after")
-        datetime_in_range(self.created_before, "filter.created_before")
-        return OrderFilters(
-            status=self.status,
-            fulfillment_status=self.fulfillment_status,
-            channel=self.channel,
-            q=self.q,
-            created_after=self.created_after,
-            created_before=self.created_before,
-            location_id=self.location_id if self.location_id is not None else self.location,
-        )
 
 
 class BulkIn(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
     order_ids: list[Id] | None = Field(None, min_length=1, max_length=MAX_ORDERS)
-    filter: FilterIn | None = None
+    filter: OrderFilterIn | None = None
     dry_run: bool = False
     run_async: bool = Field(False, alias="async")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from itertools import chain
 from typing import Any, Literal
 
@@ -13,7 +12,8 @@ from pydantic import Field
 
 from colis.accounts.roles import ORDERS_WRITE, READ, SETTINGS_WRITE
 from colis.api.auth import require
-from colis.api.pagination import Id, datetime_in_range
+from colis.api.filters import OrderFilterIn
+from colis.api.pagination import Id
 from colis.core.errors import ValidationError
 from colis.documents.html import slips_html
 from colis.documents.logo import html_logo_load
@@ -36,21 +36,10 @@ from colis.documents.templates import (
     template_refusal,
     template_source,
 )
-from colis.orders.selectors import OrderFilters
 
 router = Router(tags=["documents"])
 PDF = {"responses": {200: {"description": "A PDF", "content": {"application/pdf": {}}}}}
 HTML = {"responses": {200: {"description": "A page", "content": {"text/html": {}}}}}
-
-
-class OrderFilterIn(Schema):
-    status: str = Field("", max_length=200)
-    fulfillment_status: str = Field("", max_length=200)
-    channel: str = Field("", max_length=64)
-    q: str = Field("", max_length=200)
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    location_id: Id | None = None
 
 
 class DocumentsIn(Schema):
@@ -81,18 +70,7 @@ def _order_ids(body: DocumentsIn) -> list[int]:
             code="orders_required",
             fields={"order_ids": "Required without a filter."},
         )
-    f = body.filter
-    return document_order_ids(
-        filters=OrderFilters(
-            status=f.status,
-            fulfillment_status=f.fulfillment_status,
-            channel=f.channel,
-            q=f.q,
-            created_after=datetime_in_range(f.created_after, "filter.created_after"),
-            created_before=datetime_in_range(f.created_before, "filter.created_before"),
-            location_id=f.location_id,
-        )
-    )
+    return document_order_ids(filters=body.filter.to_filters())
 
 
 def _pdf(pieces: Iterator[bytes], filename: str) -> StreamingHttpResponse:

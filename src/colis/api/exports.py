@@ -17,7 +17,8 @@ from ninja import Router
 
 from colis.accounts.roles import READ
 from colis.api.auth import require
-from colis.api.pagination import Id, datetime_in_range
+from colis.api.filters import order_filters
+from colis.api.pagination import Id
 from colis.channels.models import Channel, SyncRecord
 from colis.core.errors import NotFound
 from colis.core.exports import csv_stream, xlsx_stream
@@ -171,28 +172,6 @@ def _respond(
     return response
 
 
-def _filters(
-    status: str,
-    fulfillment_status: str,
-    channel: str,
-    q: str,
-    created_after: datetime | None,
-    created_before: datetime | None,
-    location_id: int | None,
-) -> OrderFilters:
-    datetime_in_range(created_after, "created_after")
-    datetime_in_range(created_before, "created_before")
-    return OrderFilters(
-        status=status,
-        fulfillment_status=fulfillment_status,
-        channel=channel,
-        q=q[:200],
-        created_after=created_after,
-        created_before=created_before,
-        location_id=location_id,
-    )
-
-
 def _order_export(fmt: str) -> Callable[..., Any]:
     def view(
         request: HttpRequest,
@@ -206,8 +185,15 @@ def _order_export(fmt: str) -> Callable[..., Any]:
         location_id: Id | None = None,
     ) -> Any:
         require(request, READ)
-        filters = _filters(status, fulfillment_status, channel, q, created_after, created_before,
-                           location_id if location_id is not None else location)  # fmt: skip
+        filters = order_filters(
+            status=status,
+            fulfillment_status=fulfillment_status,
+            channel=channel,
+            q=q,
+            created_after=created_after,
+            created_before=created_before,
+            location_id=location_id if location_id is not None else location,
+        )
         return _respond("orders", fmt, ORDER_HEADER, order_rows(filters))
 
     return view
@@ -228,8 +214,15 @@ def _shipment_export(fmt: str) -> Callable[..., Any]:
         carrier: str = "",
     ) -> Any:
         require(request, READ)
-        filters = _filters(status, fulfillment_status, channel, q, created_after, created_before,
-                           location_id if location_id is not None else location)  # fmt: skip
+        filters = order_filters(
+            status=status,
+            fulfillment_status=fulfillment_status,
+            channel=channel,
+            q=q,
+            created_after=created_after,
+            created_before=created_before,
+            location_id=location_id if location_id is not None else location,
+        )
         rows = shipment_rows(filters, shipment_status[:200], carrier[:50])
         return _respond("shipments", fmt, SHIPMENT_HEADER, rows)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from colis.accounts.roles import ORDERS_WRITE, READ, SETTINGS_WRITE
 from colis.api.auth import require
 from colis.api.errors import validation_fields
+from colis.api.filters import order_filters
 from colis.api.locations import AddressIn
 from colis.api.pagination import (
     CREATED,
@@ -30,7 +31,6 @@ from colis.core.models import Event
 from colis.orders.drafts import LineDraft, OrderDraft, OrderResult
 from colis.orders.models import Order
 from colis.orders.selectors import (
-    OrderFilters,
     order_events,
     order_get,
     order_page,
@@ -239,13 +239,11 @@ def orders_list(
 ) -> Any:
     require(request, READ)
     limit = check_limit(limit)
-    datetime_in_range(created_after, "created_after")
-    datetime_in_range(created_before, "created_before")
-    filters = OrderFilters(
+    filters = order_filters(
         status=status,
         fulfillment_status=fulfillment_status,
         channel=channel,
-        q=q[:200],
+        q=q,
         created_after=created_after,
         created_before=created_before,
         location_id=location_id if location_id is not None else location,

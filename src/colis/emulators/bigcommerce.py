@@ -34,6 +34,7 @@ from typing import Any
 
 import requests
 
+from colis.channels.connectors.bigcommerce.mapping import STATUS_NAMES
 from colis.emulators.openapi import OpenApiSpec, spec_load
 from colis.emulators.people import basket, person
 from colis.emulators.server import Answer, Emulator, Refuse, Request
@@ -48,23 +49,6 @@ QUOTA = 150  # requests per window on Standard and Plus plans
 WINDOW_MS = 30_000
 MAX_LIMIT = 250
 
-STATUS_NAMES = {
-    0: "Incomplete",
-    1: "Pending",
-    2: "Shipped",
-    3: "Partially Shipped",
-    4: "Refunded",
-    5: "Cancelled",
-    6: "Declined",
-    7: "Awaiting Payment",
-    8: "Awaiting Pickup",
-    9: "Awaiting Shipment",
-    10: "Completed",
-    11: "Awaiting Fulfillment",
-    12: "Manual Verification Required",
-    13: "Disputed",
-    14: "Partially Refunded",
-}
 COUNTRIES = {
     "US": "United States",
     "CA": "Canada",

@@ -44,6 +44,9 @@ from colis.fulfillment.shipments import (
 )
 from colis.fulfillment.status import LIVE_FO, PACKED
 from colis.fulfillment.store import (
+    FO_LINE_TABLE,
+    FO_TABLE,
+    ORDER_TABLE,
     SHIPMENT_COLUMNS,
     SHIPMENT_LINE_COLUMNS,
     fo_lines_fulfilled_write,
@@ -51,10 +54,6 @@ from colis.fulfillment.store import (
 )
 from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
 from colis.orders.models import Order
-
-ORDER_TABLE = Order._meta.db_table
-FO_TABLE = FulfillmentOrder._meta.db_table
-FO_LINE_TABLE = FulfillmentOrderLine._meta.db_table
 
 Result = Shipment | DomainError
 

@@ -23,25 +23,10 @@ from colis.channels.connectors.base import (
     PermanentError,
     PushPackage,
 )
+from colis.orders.status import OrderStatus
 
-# BigCommerce's fifteen order statuses, by id.
-STATUS_NAMES: dict[int, str] = {
-    0: "Incomplete",
-    1: "Pending",
-    2: "Shipped",
-    3: "Partially Shipped",
-    4: "Refunded",
-    5: "Cancelled",
-    6: "Declined",
-    7: "Awaiting Payment",
-    8: "Awaiting Pickup",
-    9: "Awaiting Shipment",
-    10: "Completed",
-    11: "Awaiting Fulfillment",
-    12: "Manual Verification Required",
-    13: "Disputed",
-    14: "Partially Refunded",
-}
+# BigCommerce's fifteen order statuses are ours (orders.status), by id and with the same names.
+STATUS_NAMES: dict[int, str] = {int(s.value): str(s.label) for s in OrderStatus}
 CANCELLED = 5
 CANCELLED_STATUSES = frozenset({5, 6})  # cancelled, declined
 SHIPPED_STATUSES = frozenset({2, 10})  # shipped, completed
