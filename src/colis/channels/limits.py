@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 SLACK = 0.02  # seconds added to every wait
 
@@ -23,7 +23,32 @@ class NoLimiter:
         return None
 
 
-class MemoryLimiter:
+def bucket_take(tokens: float, elapsed: float, rate: float, burst: int) -> tuple[float, float]:
+    """Refill a bucket for `elapsed` seconds and take one token (into debt if need be): the
+    tokens left and the seconds to wait before calling."""
+    left = min(float(burst), tokens + max(0.0, elapsed) * rate) - 1
+    # A little slack: the vendor's own clock and bucket are not ours to the millisecond.
+    return left, (0.0 if left >= 0 else -left / rate + SLACK)
+
+
+class _Reserving:
+    """A limiter whose `reserve` takes a token and says how long to wait for it."""
+
+    _sleep: Callable[[float], None]
+
+    def reserve(self, operation: str) -> float:
+        raise NotImplementedError
+
+    def acquire(self, operation: str) -> None:
+        wait = self.reserve(operation)
+        if wait > 0:
+            self._sleep(wait)
+
+    def observe(self, operation: str, headers: Mapping[str, str]) -> None:
+        return None
+
+
+class MemoryLimiter(_Reserving):
     """Buckets in this process: `rates` maps operation -> (requests per second, burst)."""
 
     def __init__(self, rates: Mapping[str, tuple[float, int]], *, sleep=time.sleep) -> None:
@@ -40,17 +65,9 @@ class MemoryLimiter:
         with self._lock:
             now = time.monotonic()
             tokens, at = self._state.get(operation, (float(burst), now))
-            tokens = min(float(burst), tokens + (now - at) * rate) - 1
-            self._state[operation] = (tokens, now)
-        return 0.0 if tokens >= 0 else -tokens / rate + SLACK
-
-    def acquire(self, operation: str) -> None:
-        wait = self.reserve(operation)
-        if wait > 0:
-            self._sleep(wait)
-
-    def observe(self, operation: str, headers: Mapping[str, str]) -> None:
-        return None
+            left, wait = bucket_take(tokens, now - at, rate, burst)
+            self._state[operation] = (left, now)
+        return wait
 
 
 class MemoryTokens:
@@ -67,7 +84,7 @@ class MemoryTokens:
         self._token, self._until = token, time.monotonic() + max(0.0, expires_in - 60)
 
 
-class DbLimiter:
+class DbLimiter(_Reserving):
     """Buckets in the database (table RateBucket), one per (channel, operation): every process
     that calls this vendor account takes from the same bucket, so together they never exceed
     the published rate. A call that finds the bucket empty reserves its token (the count goes
@@ -102,19 +119,10 @@ class DbLimiter:
                     ignore_conflicts=True,
                 )  # fmt: skip
                 bucket = rows.get()
-            tokens = min(float(burst), bucket.tokens + max(0.0, now - bucket.updated_at) * rate)
-            bucket.tokens, bucket.updated_at = tokens - 1, now
+            left, wait = bucket_take(bucket.tokens, now - bucket.updated_at, rate, burst)
+            bucket.tokens, bucket.updated_at = left, now
             bucket.save()
-        # A little slack: the vendor's own clock and bucket are not ours to the millisecond.
-        return 0.0 if bucket.tokens >= 0 else -bucket.tokens / rate + SLACK
-
-    def acquire(self, operation: str) -> None:
-        wait = self.reserve(operation)
-        if wait > 0:
-            self._sleep(wait)
-
-    def observe(self, operation: str, headers: Mapping[str, str]) -> None:
-        return None
+        return wait
 
 
 class ChannelTokens:

@@ -201,6 +201,12 @@ class Connector(ABC):
         }
         self.limiter = limiter
         self.tokens = tokens
+        self.client = self.client_build()
+
+    def client_build(self) -> Any:
+        """The vendor's HTTP client, built from `credentials`, `settings`, `limiter` and
+        `tokens` (each connector builds its own)."""
+        return None
 
     @classmethod
     def settings_problems(cls, settings: Mapping[str, Any]) -> dict[str, str]:

@@ -15,12 +15,10 @@ from colis.channels.connectors.base import (
     ChannelError,
     ChannelOrder,
     Connector,
-    Limiter,
     OrdersPage,
     PermanentError,
     PushPackage,
     PushResult,
-    TokenCache,
 )
 from colis.channels.connectors.http import TIMEOUT
 
@@ -55,26 +53,21 @@ class AmazonConnector(Connector):
         "confirmShipment": (2.0, 10),
     }
 
-    def __init__(
-        self,
-        *,
-        credentials: Mapping[str, str],
-        settings: Mapping[str, Any],
-        limiter: Limiter,
-        tokens: TokenCache,
-        timeout: tuple[float, float] = TIMEOUT,
-    ) -> None:
-        super().__init__(credentials=credentials, settings=settings, limiter=limiter, tokens=tokens)
-        self.client = AmazonClient(
+    def __init__(self, *, timeout: tuple[float, float] = TIMEOUT, **kwargs: Any) -> None:
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def client_build(self) -> AmazonClient:
+        return AmazonClient(
             api_base_url=str(self.settings.get("api_base_url") or ""),
             token_url=str(self.settings.get("token_url") or LWA_TOKEN_URL),
             client_id=self.credentials.get("client_id", ""),
             client_secret=self.credentials.get("client_secret", ""),
             refresh_token=self.credentials.get("refresh_token", ""),
-            limiter=limiter,
-            tokens=tokens,
+            limiter=self.limiter,
+            tokens=self.tokens,
             rates=self.rate_limits,
-            timeout=timeout,
+            timeout=self.timeout,
         )
 
     @property

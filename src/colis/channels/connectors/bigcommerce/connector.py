@@ -59,9 +59,8 @@ class BigCommerceConnector(Connector):
     # Standard and Plus plans. 30 at once, then 4/s, never passes 150 in any 30 s.
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = {STORE_QUOTA: (4.0, 30)}
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.client = BigCommerceClient(
+    def client_build(self) -> BigCommerceClient:
+        return BigCommerceClient(
             api_base_url=str(self.settings["api_base_url"]),
             store_hash=str(self.settings["store_hash"]),
             access_token=self.credentials.get("access_token", ""),

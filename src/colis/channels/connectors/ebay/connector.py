@@ -13,12 +13,10 @@ from colis.channels.connectors.base import (
     ChannelError,
     ChannelOrder,
     Connector,
-    Limiter,
     OrdersPage,
     PermanentError,
     PushPackage,
     PushResult,
-    TokenCache,
 )
 from colis.channels.connectors.ebay import mapping
 from colis.channels.connectors.ebay.client import (
@@ -63,17 +61,12 @@ class EbayConnector(Connector):
         TOKEN_QUOTA: daily_quota(TOKEN_DAILY_CALLS),
     }
 
-    def __init__(
-        self,
-        *,
-        credentials: Mapping[str, str],
-        settings: Mapping[str, Any],
-        limiter: Limiter,
-        tokens: TokenCache,
-    ) -> None:
-        super().__init__(credentials=credentials, settings=settings, limiter=limiter, tokens=tokens)
-        self.client = EbayClient(
-            credentials=self.credentials, settings=self.settings, limiter=limiter, tokens=tokens
+    def client_build(self) -> EbayClient:
+        return EbayClient(
+            credentials=self.credentials,
+            settings=self.settings,
+            limiter=self.limiter,
+            tokens=self.tokens,
         )
 
     # -- orders ----------------------------------------------------------------------------

@@ -21,12 +21,10 @@ from typing import Any, ClassVar
 from colis.channels.connectors.base import (
     ChannelOrder,
     Connector,
-    Limiter,
     OrdersPage,
     PermanentError,
     PushPackage,
     PushResult,
-    TokenCache,
     WebhookNotice,
     WebhookRefused,
 )
@@ -192,20 +190,12 @@ class ShopifyConnector(Connector):
     cancellation_sync_default: ClassVar[bool] = True
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = {}
 
-    def __init__(
-        self,
-        *,
-        credentials: Mapping[str, str],
-        settings: Mapping[str, Any],
-        limiter: Limiter,
-        tokens: TokenCache,
-    ) -> None:
-        super().__init__(credentials=credentials, settings=settings, limiter=limiter, tokens=tokens)
-        self.client = ShopifyClient(
+    def client_build(self) -> ShopifyClient:
+        return ShopifyClient(
             base_url=str(self.settings["api_base_url"]),
             api_version=str(self.settings["api_version"]),
             access_token=self.credentials.get("access_token", ""),
-            limiter=limiter,
+            limiter=self.limiter,
         )
 
     # -- orders -----------------------------------------------------------------------------------
