@@ -44,12 +44,12 @@ from colis.fulfillment.shipments import (
 )
 from colis.fulfillment.status import LIVE_FO, PACKED
 from colis.fulfillment.store import (
-    FO_LINE_TABLE,
     FO_TABLE,
     ORDER_TABLE,
     SHIPMENT_COLUMNS,
     SHIPMENT_LINE_COLUMNS,
     fo_lines_fulfilled_write,
+    fos_with_lines_locked,
     order_lines_fulfilled_add,
 )
 from colis.inventory.services import StockChange, inventory_apply, inventory_levels_lock
@@ -112,7 +112,7 @@ def _batch(
 ) -> None:
     order_ids = sorted({items[i][0] for i in resolved})
     orders = _orders_lock(order_ids)
-    fos = _fos_lock(sorted(orders))
+    fos = fos_with_lines_locked(sorted(orders))
     by_order: dict[int, list[FulfillmentOrder]] = {}
     for fo in fos.values():
         by_order.setdefault(fo.order_id, []).append(fo)
@@ -243,57 +243,6 @@ def _orders_lock(order_ids: list[int]) -> dict[int, Order]:
     }
 
 
-def _fos_lock(order_ids: list[int]) -> dict[int, FulfillmentOrder]:
-    """Lock these (locked) orders' FOs in id order and read them with their lines (in their
-    prefetch cache), one query."""
-    if not order_ids:
-        return {}
-    rows = lock_rows_sql(
-        "SELECT fo.id, fo.order_id, fo.location_id, fo.status, fo.request_status, "
-        "fo.commits_stock, fo.reject_reason, fo.created_at, fo.updated_at, "
-        "l.id, l.order_line_id, l.product_id, l.sku, l.quantity, l.quantity_fulfilled "
-        f"FROM {FO_TABLE} fo LEFT JOIN {FO_LINE_TABLE} l ON l.fulfillment_order_id = fo.id",
-        f"fo.order_id IN ({in_list(order_ids)})",
-        order_ids,
-        table="fo",
-    )
-    fos: dict[int, FulfillmentOrder] = {}
-    lines: dict[int, list[FulfillmentOrderLine]] = {}
-    for row in rows:
-        pk = row[0]
-        if pk not in fos:
-            order_id, location_id, status, request, commits, reason, created, updated = row[1:9]
-            fos[pk] = FulfillmentOrder(
-                pk=pk,
-                order_id=order_id,
-                location_id=location_id,
-                status=status,
-                request_status=request,
-                commits_stock=bool(commits),
-                reject_reason=reason,
-                created_at=created,
-                updated_at=updated,
-            )
-            lines[pk] = []
-        if row[9] is not None:
-            lines[pk].append(
-                FulfillmentOrderLine(
-                    pk=row[9],
-                    fulfillment_order_id=pk,
-                    order_line_id=row[10],
-                    product_id=row[11],
-                    sku=row[12],
-                    quantity=row[13],
-                    quantity_fulfilled=row[14],
-                )
-            )
-    for pk, fo in fos.items():
-        fo._prefetched_objects_cache = {  # type: ignore[attr-defined]
-            "lines": sorted(lines[pk], key=lambda ln: ln.pk)
-        }
-    return fos
-
-
 def _one_by_one(
     items: Sequence[tuple[int, ShipmentDraft]],
     indexes: list[int],
@@ -304,7 +253,7 @@ def _one_by_one(
     are locked first, in id order, as the batch would have locked them (rolling the batch back
     released its locks)."""
     orders = sorted(_orders_lock(sorted({items[i][0] for i in indexes})))
-    fos = _fos_lock(orders)
+    fos = fos_with_lines_locked(orders)
     inventory_levels_lock(
         product_ids={ln.product_id for fo in fos.values() for ln in fo.lines.all()},
         location_ids={fo.location_id for fo in fos.values()},

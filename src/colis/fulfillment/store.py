@@ -9,7 +9,7 @@ from django.db import connection
 
 from colis.core.bulk import bulk_insert
 from colis.core.locks import lock_rows_sql
-from colis.core.sql import fetch_all
+from colis.core.sql import fetch_all, in_list
 from colis.fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -57,45 +57,68 @@ def order_lock_brief(order_id: int) -> Order | None:
     return Order(pk=pk, channel=channel, email=email, number=number)
 
 
+_FO_SELECT = (
+    "SELECT fo.id, fo.order_id, fo.location_id, fo.status, fo.request_status, "
+    "fo.commits_stock, fo.reject_reason, fo.created_at, fo.updated_at, "
+    "l.id, l.order_line_id, l.product_id, l.sku, l.quantity, l.quantity_fulfilled "
+    f"FROM {FO_TABLE} fo LEFT JOIN {FO_LINE_TABLE} l ON l.fulfillment_order_id = fo.id"
+)
+
+
+def _fos_from_rows(rows: Sequence[tuple]) -> dict[int, FulfillmentOrder]:
+    """FOs from `_FO_SELECT` rows, each with its lines (by id) in its prefetch cache."""
+    fos: dict[int, FulfillmentOrder] = {}
+    lines: dict[int, list[FulfillmentOrderLine]] = {}
+    for row in rows:
+        pk = row[0]
+        if pk not in fos:
+            order_id, location_id, status, request, commits, reason, created, updated = row[1:9]
+            fos[pk] = FulfillmentOrder(
+                pk=pk,
+                order_id=order_id,
+                location_id=location_id,
+                status=status,
+                request_status=request,
+                commits_stock=bool(commits),
+                reject_reason=reason,
+                created_at=created,
+                updated_at=updated,
+            )
+            lines[pk] = []
+        if row[9] is not None:
+            lines[pk].append(
+                FulfillmentOrderLine(
+                    pk=row[9],
+                    fulfillment_order_id=pk,
+                    order_line_id=row[10],
+                    product_id=row[11],
+                    sku=row[12],
+                    quantity=row[13],
+                    quantity_fulfilled=row[14],
+                )
+            )
+    for pk, fo in fos.items():
+        fo._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "lines": sorted(lines[pk], key=lambda ln: ln.pk)
+        }
+    return fos
+
+
 def fo_with_lines(*, fo_id: int, order_id: int) -> FulfillmentOrder | None:
     """The FO of this order with its lines in its prefetch cache (one query), or None."""
-    rows = fetch_all(
-        "SELECT fo.id, fo.location_id, fo.status, fo.request_status, fo.commits_stock, "
-        "fo.reject_reason, fo.created_at, fo.updated_at, "
-        "l.id, l.order_line_id, l.product_id, l.sku, l.quantity, l.quantity_fulfilled "
-        f"FROM {FO_TABLE} fo LEFT JOIN {FO_LINE_TABLE} l ON l.fulfillment_order_id = fo.id "
-        "WHERE fo.id = %s AND fo.order_id = %s ORDER BY l.id",
-        [fo_id, order_id],
+    rows = fetch_all(f"{_FO_SELECT} WHERE fo.id = %s AND fo.order_id = %s", [fo_id, order_id])
+    return _fos_from_rows(rows).get(fo_id)
+
+
+def fos_with_lines_locked(order_ids: Sequence[int]) -> dict[int, FulfillmentOrder]:
+    """Lock these (locked) orders' FOs in id order and read them with their lines (in their
+    prefetch cache), one query."""
+    if not order_ids:
+        return {}
+    rows = lock_rows_sql(
+        _FO_SELECT, f"fo.order_id IN ({in_list(order_ids)})", list(order_ids), table="fo"
     )
-    if not rows:
-        return None
-    pk, location_id, status, request, commits, reason, created, updated = rows[0][:8]
-    fo = FulfillmentOrder(
-        pk=pk,
-        order_id=order_id,
-        location_id=location_id,
-        status=status,
-        request_status=request,
-        commits_stock=bool(commits),
-        reject_reason=reason,
-        created_at=created,
-        updated_at=updated,
-    )
-    lines = [
-        FulfillmentOrderLine(
-            pk=r[8],
-            fulfillment_order_id=pk,
-            order_line_id=r[9],
-            product_id=r[10],
-            sku=r[11],
-            quantity=r[12],
-            quantity_fulfilled=r[13],
-        )
-        for r in rows
-        if r[8] is not None
-    ]
-    fo._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
-    return fo
+    return _fos_from_rows(rows)
 
 
 def fo_lines_fulfilled_write(lines: Sequence[FulfillmentOrderLine]) -> None:
