@@ -81,7 +81,7 @@ def test_shipments_csv_lists_each_shipment_with_its_tracking(api, orders):
 def test_sync_records_csv_for_one_channel(api, db):
     now = timezone.now()
     channel = Channel.objects.create(
-        kind="bigcommerce", name="BC", import_start=now, connected_at=now
+        kind="bigcommerce", name="BC", import_start=now, created_at=now
     )
     SyncRecord.objects.create(
         channel=channel,

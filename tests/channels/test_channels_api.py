@@ -106,7 +106,7 @@ def test_connecting_amazon_seals_the_credentials_and_answers_without_them(api):
     for value in SECRETS.values():
         assert value not in channel.credentials_sealed
     assert unseal(channel.credentials_sealed) == SECRETS
-    assert channel.import_start == channel.connected_at
+    assert channel.import_start == channel.created_at
     event = _channel_events(channel.pk, "channel_connected").get()
     assert event.actor_kind == "user"
     assert event.data == {"kind": "amazon", "name": "Amazon FR"}

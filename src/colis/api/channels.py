@@ -89,7 +89,7 @@ def channel_out(channel: Channel) -> dict[str, Any]:
         "require_tracking": channel.require_tracking,
         "notify_buyer": channel.notify_buyer,
         "rate_limits": channel.rate_limits,
-        "connected_at": channel.connected_at,
+        "connected_at": channel.created_at,
         "last_import_at": channel.last_import_at,
         "import_cursor": channel.import_cursor,
         "webhook_path": f"/api/v1/channels/{channel.pk}/webhooks",

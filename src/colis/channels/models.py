@@ -41,7 +41,6 @@ class Channel(models.Model):
     notify_buyer = models.BooleanField(default=False)
     # The vendor's rate limits as published ("published") or none ("off": emulators, sandboxes).
     rate_limits = models.CharField(max_length=10, default="published")
-    connected_at = models.DateTimeField()
     # Import bookkeeping: the high-water mark of the vendor's "last updated" seen so far.
     import_cursor = models.DateTimeField(null=True, blank=True)
     last_import_at = models.DateTimeField(null=True, blank=True)
@@ -51,7 +50,7 @@ class Channel(models.Model):
     # A cached OAuth access token (sealed) and its expiry, shared by every worker.
     token_sealed = models.TextField(blank=True, default="")
     token_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField()  # when it was connected
     updated_at = models.DateTimeField(auto_now=True)
 
 

@@ -169,7 +169,7 @@ def channel_create(
         name=name,
         credentials_sealed=seal({k: str(v) for k, v in credentials.items()}),
         settings=dict(settings),
-        connected_at=now,
+        created_at=now,
         import_start=options.pop("import_start", None) or now,
         **{k: v for k, v in options.items() if k in OPTIONS},
     )
