@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "colis.webhooks",
     "colis.channels",
     "colis.documents",
+    "colis.returns",
     "colis.web",
 ]
 

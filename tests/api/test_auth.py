@@ -202,6 +202,26 @@ WRITES = [
     ("patch", "/api/v1/document-templates/packing_slip", {"source": "title: Slip"}),
     ("post", "/api/v1/document-templates/packing_slip/preview", {}),
     ("post", "/api/v1/document-templates/packing_slip/reset", {}),
+    (
+        "post",
+        "/api/v1/returns",
+        {"order_id": "{order}", "lines": [{"sku": "BAR-A", "quantity": 1, "reason": "damaged"}]},
+    ),
+    ("post", "/api/v1/returns/1/approve", {}),
+    ("post", "/api/v1/returns/1/reject", {"reason": "late"}),
+    ("post", "/api/v1/returns/1/cancel", {}),
+    ("post", "/api/v1/returns/1/tracking", {"tracking_number": "RT1"}),
+    ("post", "/api/v1/returns/1/receive", {"lines": [{"sku": "BAR-A", "quantity": 1}]}),
+    (
+        "post",
+        "/api/v1/returns/1/inspect",
+        {"lines": [{"sku": "BAR-A", "quantity": 1, "condition": "resellable"}]},
+    ),
+    ("post", "/api/v1/returns/1/restock", {}),
+    ("post", "/api/v1/returns/1/close", {}),
+    ("post", "/api/v1/returns/1/refund", {"amount": "1.00", "currency": "EUR"}),
+    ("post", "/api/v1/returns/1/exchange", {"lines": [{"sku": "BAR-A", "quantity": 1}]}),
+    ("post", "/api/v1/orders/{order}/refunds", {"amount": "1.00", "currency": "EUR"}),
 ]
 
 

@@ -20,11 +20,13 @@ LOCATIONS_WRITE = "locations.write"
 SETTINGS_WRITE = "settings.write"
 OUTBOX_MANAGE = "outbox.manage"
 USERS_MANAGE = "users.manage"
+# Giving money back (refunds) is the managers' and the owner's.
+REFUNDS_WRITE = "refunds.write"
 # What a fulfillment service's scoped token may do: read and answer its own FOs, ship them.
 SERVICE_WORK = "service.work"
 
 _STAFF = {READ, ORDERS_WRITE, INVENTORY_WRITE}
-_MANAGER = _STAFF | {CATALOG_WRITE, LOCATIONS_WRITE, SETTINGS_WRITE, OUTBOX_MANAGE}
+_MANAGER = _STAFF | {CATALOG_WRITE, LOCATIONS_WRITE, SETTINGS_WRITE, OUTBOX_MANAGE, REFUNDS_WRITE}
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(_MANAGER | {USERS_MANAGE}),
     Role.MANAGER: frozenset(_MANAGER),

@@ -78,6 +78,7 @@ def level_out(level: InventoryLevel, sku: str | None = None) -> dict[str, Any]:
         "on_hand": level.on_hand,
         "committed": level.committed,
         "available": level.available,
+        "unsellable": level.unsellable,
         "updated_at": level.updated_at,
     }
 
@@ -89,6 +90,7 @@ def movement_out(m: StockMovement) -> dict[str, Any]:
         "location_id": m.location_id_snapshot,
         "delta_on_hand": m.delta_on_hand,
         "delta_committed": m.delta_committed,
+        "delta_unsellable": m.delta_unsellable,
         "on_hand_after": m.on_hand_after,
         "committed_after": m.committed_after,
         "reason": m.reason,

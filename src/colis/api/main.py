@@ -85,6 +85,7 @@ def _register() -> None:
         packages,
         partners,
         products,
+        returns,
         shop,
         tracking_imports,
         webhooks,
@@ -112,6 +113,7 @@ def _register() -> None:
     api.add_router("/exports", exports.router)
     api.add_router("/bulk", bulk.router)
     api.add_router("/jobs", jobs.router)
+    api.add_router("/returns", returns.router)
 
 
 _register()

@@ -21,6 +21,11 @@ class Shop(models.Model):
     email_reply_to = models.CharField(max_length=254, blank=True, default="")
     # Send the shipping confirmation for a shipment that has no tracking number yet.
     notify_without_tracking = models.BooleanField(default=False)
+    # Returns: how many days after delivery (or shipment) a buyer may ask, which reasons are
+    # approved without a person, and what the approval email tells the buyer to do.
+    return_window_days = models.PositiveIntegerField(default=30)
+    return_auto_approve_reasons = models.JSONField(default=list, blank=True)
+    return_instructions = models.TextField(blank=True, default="")
     demo_loaded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

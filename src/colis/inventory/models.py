@@ -14,6 +14,7 @@ class Reason(models.TextChoices):
     LOST = "lost"
     SHIPPED = "shipped"
     RETURNED = "returned"
+    WRITTEN_OFF = "written_off"
     TRANSFER = "transfer"
     COMMITTED = "committed"
     RELEASED = "released"
@@ -37,6 +38,8 @@ class InventoryLevel(models.Model):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="levels")
     on_hand = models.IntegerField(default=0)
     committed = models.IntegerField(default=0)
+    # Units kept here that cannot be sold (returned damaged or defective): never available.
+    unsellable = models.IntegerField(default=0)
     bin = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,6 +61,7 @@ class StockMovement(models.Model):
     location_id_snapshot = models.BigIntegerField()
     delta_on_hand = models.IntegerField(default=0)
     delta_committed = models.IntegerField(default=0)
+    delta_unsellable = models.IntegerField(default=0)
     on_hand_after = models.IntegerField()
     committed_after = models.IntegerField()
     reason = models.CharField(max_length=20, choices=Reason.choices)

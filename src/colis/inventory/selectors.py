@@ -31,7 +31,7 @@ def location_open_work(*, location_id: int) -> dict[str, Any]:
     work: dict[str, Any] = {}
     stocked = (
         InventoryLevel.objects.filter(location_id=location_id)
-        .filter(~Q(on_hand=0) | ~Q(committed=0))
+        .filter(~Q(on_hand=0) | ~Q(committed=0) | ~Q(unsellable=0))
         .count()
     )
     if stocked:

@@ -35,6 +35,7 @@ class StockChange:
     reason: str
     on_hand: int = 0
     committed: int = 0
+    unsellable: int = 0
     set_on_hand: int | None = None
     note: str = ""
     reference: str = ""
@@ -58,7 +59,8 @@ def inventory_levels_lock(
         return {}
     products, locations = sorted(product_ids), sorted(location_ids)
     rows = lock_rows_sql(
-        "SELECT lv.id, lv.product_id, lv.location_id, lv.on_hand, lv.committed, lv.bin, "
+        "SELECT lv.id, lv.product_id, lv.location_id, lv.on_hand, lv.committed, lv.unsellable, "
+        "lv.bin, "
         f"lv.updated_at, loc.allow_negative_stock FROM {LEVEL_TABLE} lv "
         f"JOIN {LOCATION_TABLE} loc ON loc.id = lv.location_id",
         f"lv.product_id IN ({in_list(products)}) AND lv.location_id IN ({in_list(locations)})",
@@ -66,13 +68,14 @@ def inventory_levels_lock(
         table="lv",
     )
     levels = {}
-    for pk, p, loc, on_hand, committed, bin_, updated, negative in rows:
+    for pk, p, loc, on_hand, committed, unsellable, bin_, updated, negative in rows:
         level = InventoryLevel(
             pk=pk,
             product_id=p,
             location_id=loc,
             on_hand=on_hand,
             committed=committed,
+            unsellable=unsellable,
             bin=bin_,
             updated_at=updated,
         )
@@ -131,6 +134,7 @@ def inventory_apply(
         levels = _levels_locked(keys, locked or {})
         allow_negative = {k[1]: getattr(lvl, "allows_negative", False) for k, lvl in levels.items()}
         before = {k: (lvl.on_hand, lvl.committed) for k, lvl in levels.items()}
+        unsellable_before = {k: lvl.unsellable for k, lvl in levels.items()}
         movements: list[tuple[object, ...]] = []
         now = timezone.now()
         for change in changes:
@@ -140,6 +144,7 @@ def inventory_apply(
                 d_on_hand = change.set_on_hand - level.on_hand
             level.on_hand += d_on_hand
             level.committed += change.committed
+            level.unsellable += change.unsellable
             movements.append(
                 (
                     level.pk,
@@ -147,6 +152,7 @@ def inventory_apply(
                     change.location_id,
                     d_on_hand,
                     change.committed,
+                    change.unsellable,
                     level.on_hand,
                     level.committed,
                     change.reason,
@@ -167,6 +173,7 @@ def inventory_apply(
             for m in movements
             if max(abs(m[3]), abs(m[4])) > MAX_LEVEL  # type: ignore[arg-type]
         ]
+        too_big += [k for k, lvl in levels.items() if abs(lvl.unsellable) > MAX_LEVEL]
         if too_big:
             raise ValidationError(
                 f"A stock level cannot pass {MAX_LEVEL:,} units.",
@@ -177,6 +184,11 @@ def inventory_apply(
             (key, level)
             for key, level in levels.items()
             if not allow_negative.get(key[1], False) and _worse(before[key], level)
+        ]
+        shortages += [
+            (key, level)
+            for key, level in levels.items()
+            if level.unsellable < 0 and level.unsellable < unsellable_before[key]
         ]
         if shortages:
             skus = dict(
@@ -196,7 +208,11 @@ def inventory_apply(
                     for key, level in sorted(shortages)
                 ]
             )
-        changed = [lvl for k, lvl in levels.items() if (lvl.on_hand, lvl.committed) != before[k]]
+        changed = [
+            lvl
+            for k, lvl in levels.items()
+            if (lvl.on_hand, lvl.committed) != before[k] or lvl.unsellable != unsellable_before[k]
+        ]
         for lvl in changed:
             lvl.updated_at = now
         _levels_write(changed)
@@ -213,6 +229,7 @@ MOVEMENT_COLUMNS = (
     "location_id_snapshot",
     "delta_on_hand",
     "delta_committed",
+    "delta_unsellable",
     "on_hand_after",
     "committed_after",
     "reason",
@@ -231,8 +248,12 @@ def _levels_write(levels: list[InventoryLevel]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {LEVEL_TABLE} SET on_hand = %s, committed = %s, updated_at = %s WHERE id = %s",
-            [(lvl.on_hand, lvl.committed, lvl.updated_at, lvl.pk) for lvl in levels],
+            f"UPDATE {LEVEL_TABLE} SET on_hand = %s, committed = %s, unsellable = %s, "
+            "updated_at = %s WHERE id = %s",
+            [
+                (lvl.on_hand, lvl.committed, lvl.unsellable, lvl.updated_at, lvl.pk)
+                for lvl in levels
+            ],
         )
 
 
