@@ -256,3 +256,33 @@ def _progress(order_id: int, roll: float, rng: random.Random, actor: Actor) -> N
             )
             if roll > 0.35:
                 shipment_deliver(shipment_id=shipment.pk, actor=actor)
+        if roll > 0.45:
+            _demo_return(order_id, roll, actor)
+
+
+def _demo_return(order_id: int, roll: float, actor: Actor) -> None:
+    """Some delivered demo orders come back: one unit of the first line, at various steps."""
+    from colis.returns.receiving import ReceivedUnits, return_receive, return_restock
+    from colis.returns.services import ReturnLineDraft, return_approve, return_create
+
+    sku = Order.objects.get(pk=order_id).lines.order_by("position").values_list("sku", flat=True)[0]
+    reason = "size_or_fit" if roll > 0.47 else "damaged"
+    rma = return_create(
+        order_id=order_id,
+        lines=[ReturnLineDraft(sku=sku, quantity=1, reason=reason)],
+        source="buyer",
+        notify_customer=False,
+        actor=actor,
+    )
+    if roll > 0.47:
+        return_approve(return_id=rma.pk, notify_customer=False, actor=actor)
+    if roll > 0.48:
+        condition = "resellable" if reason == "size_or_fit" else "damaged"
+        return_receive(
+            return_id=rma.pk,
+            location_id=None,
+            lines=[ReceivedUnits(sku=sku, quantity=1, condition=condition)],
+            notify_customer=False,
+            actor=actor,
+        )
+        return_restock(return_id=rma.pk, actor=actor)

@@ -211,3 +211,22 @@ def test_an_fo_moved_to_another_service_after_a_rejection_is_requested_again(api
     assert sorted(m.payload["location_id"] for m in requests) == sorted(
         [dropship["location_id"], other["location_id"]]
     )
+
+
+def test_the_portal_forms_carry_a_csrf_token_and_refuse_posts_without_it(api, dropship):
+    from django.test import Client
+
+    order = api.post(ORDERS, order_body([("BAR-A", 1)])).json()
+    fo = order["fulfillment_orders"][0]
+    url = api.post(f"{SERVICES}/{dropship['id']}/portal-link").json()["url"]
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(path)
+    assert page.status_code == 200 and "csrfmiddlewaretoken" in page.content.decode()
+    forged = Client(enforce_csrf_checks=True).post(f"{path}fo/{fo['id']}/accept")
+    assert forged.status_code == 403
+    assert FulfillmentOrder.objects.get(pk=fo["id"]).request_status != "accepted"
+    token = page.content.decode().split('name="csrfmiddlewaretoken" value="', 1)[1].split('"')[0]
+    accepted = browser.post(f"{path}fo/{fo['id']}/accept", {"csrfmiddlewaretoken": token})
+    assert accepted.status_code == 302
+    assert FulfillmentOrder.objects.get(pk=fo["id"]).request_status == "accepted"

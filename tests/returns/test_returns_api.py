@@ -491,3 +491,21 @@ def test_the_list_filters_by_state_reason_location_order_and_date(api, shipped, 
     assert api.get(RETURNS, state="lost").status_code == 422
     page = api.get(RETURNS, limit=1).json()
     assert api.get(RETURNS, limit=1, cursor=page["next_cursor"]).json()["items"][0]["id"] == a["id"]
+
+
+def test_integrators_subscribed_to_return_events_get_them(api, shipped):
+    api.post(
+        "/api/v1/webhooks",
+        {"url": "https://example.com/h", "events": ["return.requested", "refund.created"]},
+    )
+    rid = api.post(
+        RETURNS, {"order_id": shipped["id"], "lines": [
+            {"sku": "BAR-A", "quantity": 1, "reason": "damaged"}]}
+    ).json()["id"]  # fmt: skip
+    api.post(f"/api/v1/returns/{rid}/refund", {"amount": "5", "currency": "EUR"})
+    events = [
+        m.payload["event"]
+        for m in OutboxMessage.objects.filter(kind="webhook_event", order_id=shipped["id"])
+        if m.payload["event"].startswith(("return.", "refund."))
+    ]
+    assert events == ["return.requested", "refund.created"]

@@ -238,7 +238,16 @@ def _order_refunded(order: Order, refund: Refund, fully: bool, actor: Actor, now
             ],
             now,
         )
-    effects = []
+    effects = [
+        Effect(
+            kind="webhook_event",
+            idempotency_key=f"refund:{refund.pk}:webhook",
+            payload={"refund_id": refund.pk, "order_id": order.pk, "return_id": refund.rma_id,
+                     "amount": str(refund.amount), "currency": refund.currency,
+                     "event": "refund.created"},
+            order_id=order.pk,
+        )
+    ]  # fmt: skip
     if refund.notify_customer and order.email:
         effects.append(
             Effect(

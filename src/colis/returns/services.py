@@ -19,7 +19,7 @@ from colis.core.actor import Actor
 from colis.core.errors import Conflict, NotFound, ValidationError
 from colis.core.locks import lock_by_pk
 from colis.core.models import Shop
-from colis.core.outbox import Effect, outbox_enqueue_many
+from colis.core.outbox import Effect, outbox_enqueue_many, outbox_enqueue_new
 from colis.core.timeline import event_record
 from colis.fulfillment.models import FulfillmentOrder, ShipmentLine
 from colis.locations.models import Location
@@ -33,6 +33,7 @@ from colis.returns.status import (
     ReturnState,
     return_transition_check,
 )
+from colis.webhooks.models import EVENTS
 
 MAX_TEXT = 1000
 
@@ -67,7 +68,8 @@ def return_lock(return_id: int, *, location_id: int | None = None) -> tuple[Orde
 
 
 def return_event(rma: Return, kind: str, actor: Actor, data: dict[str, Any] | None = None) -> None:
-    event_record(
+    """Write a return's timeline event and queue its `return.<what>` webhook event."""
+    event = event_record(
         subject_type="return",
         subject_id=rma.pk,
         order_id=rma.order_id,
@@ -75,12 +77,32 @@ def return_event(rma: Return, kind: str, actor: Actor, data: dict[str, Any] | No
         actor=actor,
         data={"number": rma.number, "state": rma.state, **(data or {})},
     )
+    what = kind.removeprefix("return_")
+    if f"return.{what}" not in EVENTS:
+        return
+    outbox_enqueue_new(
+        [
+            Effect(
+                kind="webhook_event",
+                idempotency_key=f"return:{rma.pk}:{what}:{event.pk}:webhook",
+                payload={
+                    "return_id": rma.pk,
+                    "number": rma.number,
+                    "order_id": rma.order_id,
+                    "state": rma.state,
+                    "event": f"return.{what}",
+                },
+                order_id=rma.order_id,
+            )
+        ]
+    )
 
 
 def _address(location: Location | None) -> dict[str, Any]:
     if location is None:
         return {}
-    return {"name": location.name, **(location.address or {}), "phone": location.phone}
+    # Parcels go to the location by its name (its address may name a contact person).
+    return {**(location.address or {}), "name": location.name, "phone": location.phone}
 
 
 def return_email(rma: Return, order: Order, template: str, shop: Shop | None = None) -> None:
@@ -111,6 +133,7 @@ def return_email(rma: Return, order: Order, template: str, shop: Shop | None = N
                                 "sku": ln.sku,
                                 "title": ln.order_line.title,
                                 "quantity": ln.quantity,
+                                "quantity_received": ln.quantity_received,
                                 "reason": ln.reason,
                             }
                             for ln in lines

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from colis.core.actor import Actor
@@ -51,6 +52,7 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@csrf_protect
 def portal_index(request: HttpRequest, token: str) -> HttpResponse:
     try:
         service = portal_service(token)
@@ -99,6 +101,7 @@ def portal_purchase_order(request: HttpRequest, token: str, fo_id: int) -> HttpR
 
 
 @require_http_methods(["POST"])
+@csrf_protect
 def portal_action(request: HttpRequest, token: str, fo_id: int, action: str) -> HttpResponse:
     try:
         service = portal_service(token)

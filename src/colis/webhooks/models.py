@@ -17,6 +17,16 @@ EVENTS = (
     "shipment.tracking_added",
     "shipment.delivered",
     "shipment.cancelled",
+    "return.requested",
+    "return.approved",
+    "return.rejected",
+    "return.cancelled",
+    "return.in_transit",
+    "return.received",
+    "return.inspected",
+    "return.restocked",
+    "return.closed",
+    "refund.created",
 )
 
 
