@@ -1,4 +1,4 @@
-"""The `colis` command: serve, worker, migrate, user, token, check."""
+"""The `colis` command: serve, worker, migrate, user, token, check, redact."""
 
 from __future__ import annotations
 
@@ -370,10 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.set_defaults(func=cmd_emulate)
 
     from colis.documents import commands as document_commands
+    from colis.orders import commands as order_commands
     from colis.shipping import commands as shipping_commands
 
     document_commands.register(sub)
     shipping_commands.register(sub)
+    order_commands.register(sub)
 
     check = sub.add_parser("check", help="check configuration and connectivity")
     check.set_defaults(func=cmd_check)

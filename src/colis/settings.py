@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -51,6 +52,8 @@ HOME = colis_home()
 DEBUG = _flag("COLIS_DEBUG")
 SECRET_KEY = secret_key()
 BASE_URL = os.environ.get("COLIS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The buyer returns page checks its forms' Origin: behind a TLS proxy it is the public URL.
+CSRF_TRUSTED_ORIGINS = [f"{urlsplit(BASE_URL).scheme}://{urlsplit(BASE_URL).netloc}"]
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("COLIS_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(

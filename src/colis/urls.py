@@ -7,6 +7,7 @@ from colis.api.middleware import error_response
 urlpatterns = [
     path("api/v1/", api.urls),
     path("portal/", include("colis.web.portal")),
+    path("returns/", include("colis.web.returns_portal")),
 ]
 
 

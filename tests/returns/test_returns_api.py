@@ -493,6 +493,33 @@ def test_the_list_filters_by_state_reason_location_order_and_date(api, shipped, 
     assert api.get(RETURNS, limit=1, cursor=page["next_cursor"]).json()["items"][0]["id"] == a["id"]
 
 
+def test_the_shop_sets_its_return_window_rules_and_instructions(api, shipped):
+    response = api.patch(
+        "/api/v1/shop",
+        {"return_window_days": 14, "return_auto_approve_reasons": ["defective", "damaged"],
+         "return_instructions": "Print the label and drop the parcel at a post office."},
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+    shop = response.json()
+    assert shop["return_window_days"] == 14
+    assert shop["return_auto_approve_reasons"] == ["damaged", "defective"]
+    bad = api.patch(
+        "/api/v1/shop", {"return_window_days": -1, "return_auto_approve_reasons": ["x"]}
+    )
+    assert bad.status_code == 422
+    assert api.get("/api/v1/shop").json()["return_window_days"] == 14
+    rid = api.post(
+        RETURNS, {"order_id": shipped["id"], "lines": [
+            {"sku": "BAR-A", "quantity": 1, "reason": "defective"}]}
+    ).json()["id"]  # fmt: skip
+    assert Return.objects.get(pk=rid).state == "approved"
+    approved = OutboxMessage.objects.get(
+        order_id=shipped["id"], payload__template="return_approved"
+    )
+    assert approved.payload["return"]["instructions"].startswith("Print the label")
+    assert approved.payload["return"]["address"]["country"] == "FR"
+
+
 def test_integrators_subscribed_to_return_events_get_them(api, shipped):
     api.post(
         "/api/v1/webhooks",

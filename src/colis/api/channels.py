@@ -46,7 +46,10 @@ class ChannelOptions(Schema):
     cancellation_sync: bool | None = None
     require_tracking: bool | None = None
     notify_buyer: bool | None = None
+    refund_sync: bool | None = None
     rate_limits: Literal["published", "off"] | None = None
+    # Days buyer personal data is kept once an order is done; null keeps it (not for Amazon).
+    retention_days: int | None = Field(None, ge=1, le=3650)
 
 
 class ChannelIn(ChannelOptions):
@@ -88,7 +91,9 @@ def channel_out(channel: Channel) -> dict[str, Any]:
         "cancellation_sync": channel.cancellation_sync,
         "require_tracking": channel.require_tracking,
         "notify_buyer": channel.notify_buyer,
+        "refund_sync": channel.refund_sync,
         "rate_limits": channel.rate_limits,
+        "retention_days": channel.retention_days,
         "connected_at": channel.created_at,
         "last_import_at": channel.last_import_at,
         "import_cursor": channel.import_cursor,
@@ -140,8 +145,11 @@ def pending_out(r: ChannelOrder) -> dict[str, Any]:
 
 
 def _options(body: ChannelOptions) -> dict[str, Any]:
-    return {k: v for k, v in body.model_dump(exclude_unset=True).items()
-            if k in ChannelOptions.model_fields and v is not None}  # fmt: skip
+    options = {k: v for k, v in body.model_dump(exclude_unset=True).items()
+               if k in ChannelOptions.model_fields and v is not None}  # fmt: skip
+    if "retention_days" in body.model_fields_set:  # an explicit null means "keep"
+        options["retention_days"] = body.retention_days
+    return options
 
 
 @router.get("", summary="List channels")

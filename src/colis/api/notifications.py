@@ -16,6 +16,7 @@ from colis.fulfillment.models import Shipment
 from colis.notifications.context import email_context
 from colis.notifications.templates import (
     SAMPLE_CONTEXT,
+    SAMPLE_RETURN,
     TemplateView,
     template_get,
     template_list,
@@ -87,13 +88,27 @@ def templates_preview(request: HttpRequest, name: str, body: PreviewIn) -> Any:
             if shipment is None:
                 raise NotFound("No such shipment on this order.", code="shipment_not_found")
         shop = Shop.objects.filter(pk=1).first() or Shop()
-        # A hold or refund email previewed on a real order shows sample hold and refund values.
+        # A hold, refund or return email previewed on a real order shows sample hold, refund
+        # and return values (the return with the order's own lines).
+        sample_return = {
+            **SAMPLE_RETURN,
+            "instructions": shop.return_instructions or SAMPLE_RETURN["instructions"],
+            "lines": [
+                {"sku": ln.sku, "title": ln.title, "quantity": 1, "quantity_received": 1,
+                 "reason": "size_or_fit"}
+                for ln in list(order.lines.all())[:3]
+            ],
+        }  # fmt: skip
         context = email_context(
             order=order,
             shipment=shipment,
             shop=shop,
             locale=body.locale or "en",
-            extra={"hold": SAMPLE_CONTEXT["hold"], "refund": {"amount": order.total}},
+            extra={
+                "hold": SAMPLE_CONTEXT["hold"],
+                "refund": {"amount": order.total},
+                "return": sample_return,
+            },
         )
     draft = {"subject": body.subject, "text": body.text, "html": body.html}
     rendered = template_preview(name=name, locale=body.locale, draft=draft, context=context)

@@ -25,7 +25,7 @@ from colis.api.pagination import (
     datetime_in_range,
     page,
 )
-from colis.api.shapes import fo_out, shipment_out
+from colis.api.shapes import fo_out, redaction_out, shipment_out
 from colis.core.errors import ValidationError
 from colis.core.models import Event
 from colis.orders.drafts import LineDraft, OrderDraft, OrderResult
@@ -152,7 +152,7 @@ def _money(value: Decimal) -> str:
 
 
 def order_out(order: Order, labels: dict[int, str]) -> dict[str, Any]:
-    return {
+    out = {
         "id": order.pk,
         "number": order.number,
         "channel": order.channel,
@@ -199,6 +199,8 @@ def order_out(order: Order, labels: dict[int, str]) -> dict[str, Any]:
         "fulfillment_orders": [fo_out(fo) for fo in order.fulfillment_orders.all()],
         "shipments": [shipment_out(sh) for sh in order.shipments.all()],
     }
+    out.update(redaction_out(order))
+    return out
 
 
 def event_out(event: Event) -> dict[str, Any]:

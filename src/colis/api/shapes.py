@@ -1,10 +1,39 @@
-"""JSON shapes of fulfillment orders and shipments, shared by the order and FO endpoints."""
+"""JSON shapes of fulfillment orders and shipments, shared by the order and FO endpoints, and
+how an order's redacted buyer data shows."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from colis.fulfillment.models import FulfillmentOrder, Shipment
+from colis.orders.models import Order
+from colis.orders.redaction import ADDRESS_KEYS, KEPT_ADDRESS_KEYS
+
+REDACTED = "[redacted]"
+
+
+def _address_shown(address: Any) -> dict[str, Any] | None:
+    if not isinstance(address, dict):
+        return None
+    return {key: address.get(key, "") if key in KEPT_ADDRESS_KEYS else REDACTED
+            for key in ADDRESS_KEYS}  # fmt: skip
+
+
+def redaction_out(order: Order) -> dict[str, Any]:
+    """`redacted` and `redacted_at`, and for a redacted order its buyer fields as "[redacted]"
+    (addresses keep their country and region)."""
+    if order.redacted_at is None:
+        return {"redacted": False, "redacted_at": None}
+    return {
+        "email": REDACTED,
+        "phone": REDACTED,
+        "buyer_name": REDACTED,
+        "note": REDACTED,
+        "shipping_address": _address_shown(order.shipping_address),
+        "billing_address": _address_shown(order.billing_address),
+        "redacted": True,
+        "redacted_at": order.redacted_at,
+    }
 
 
 def fo_out(fo: FulfillmentOrder) -> dict[str, Any]:

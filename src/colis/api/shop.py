@@ -23,6 +23,7 @@ from colis.core.shop_logo import (
     shop_logo_info,
     shop_logo_set,
 )
+from colis.returns.status import ReturnReason
 
 router = Router(tags=["shop"])
 
@@ -36,6 +37,11 @@ class ShopPatch(Schema):
     email_sender_address: str | None = Field(None, max_length=254)
     email_reply_to: str | None = Field(None, max_length=254)
     notify_without_tracking: bool | None = None
+    return_window_days: int | None = Field(None, ge=0, le=3650)
+    return_auto_approve_reasons: list[ReturnReason] | None = Field(None, max_length=10)
+    return_instructions: str | None = Field(None, max_length=5000)
+    # Days buyer personal data of orders from no channel is kept once done; null keeps it.
+    retention_days: int | None = Field(None, ge=1, le=3650)
 
 
 def logo_out(info: LogoInfo | None) -> dict[str, Any]:
@@ -59,6 +65,10 @@ def shop_out(shop: Shop) -> dict[str, Any]:
         "email_sender_address": shop.email_sender_address,
         "email_reply_to": shop.email_reply_to,
         "notify_without_tracking": shop.notify_without_tracking,
+        "return_window_days": shop.return_window_days,
+        "return_auto_approve_reasons": list(shop.return_auto_approve_reasons or []),
+        "return_instructions": shop.return_instructions,
+        "retention_days": shop.retention_days,
         "logo": logo_out(shop_logo_info()),
     }
 
@@ -73,6 +83,12 @@ def shop_read(request: HttpRequest) -> Any:
 def shop_change(request: HttpRequest, body: ShopPatch) -> Any:
     who = require(request, SETTINGS_WRITE)
     given = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    if body.return_auto_approve_reasons is not None:
+        given["return_auto_approve_reasons"] = sorted(
+            {r.value for r in body.return_auto_approve_reasons}
+        )
+    if "retention_days" in body.model_fields_set:  # an explicit null means "keep"
+        given["retention_days"] = body.retention_days
     return shop_out(shop_update(data=ShopData(**given), actor=who))
 
 

@@ -29,6 +29,11 @@ def channel_changes_apply(
     before = order_from_data(record.data) if record.data else None
     ours = Order.objects.filter(pk=record.order_id).first()
     record.data = order_to_data(order)
+    if ours is not None and ours.redacted_at is not None:
+        from colis.orders.redaction import channel_data_redact
+
+        # The buyer's data of this order is gone here: it stays gone from its record too.
+        record.data = channel_data_redact(record.data)
     record.vendor_updated_at = order.updated_at
     record.checked_at = timezone.now()
     record.save(update_fields=["data", "vendor_updated_at", "checked_at"])
@@ -49,7 +54,11 @@ def channel_changes_apply(
                 data={"channel": channel.name, "reason": exc.message},
             )
         return did
-    if before is not None and order.shipping_address != before.shipping_address:
+    if (
+        before is not None
+        and ours.redacted_at is None
+        and order.shipping_address != before.shipping_address
+    ):
         try:
             order_shipping_address_set(
                 order_id=ours.pk, address=order.shipping_address, actor=actor

@@ -39,6 +39,10 @@ class Channel(models.Model):
     cancellation_sync = models.BooleanField(default=True)
     require_tracking = models.BooleanField(default=True)
     notify_buyer = models.BooleanField(default=False)
+    # Push refunds recorded in Colis to the channel (where its API can take them).
+    refund_sync = models.BooleanField(default=False)
+    # Days buyer personal data is kept once an order is done (orders.redaction); null: kept.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
     # The vendor's rate limits as published ("published") or none ("off": emulators, sandboxes).
     rate_limits = models.CharField(max_length=10, default="published")
     # Import bookkeeping: the high-water mark of the vendor's "last updated" seen so far.

@@ -35,9 +35,14 @@ OPTIONS = (
     "cancellation_sync",
     "require_tracking",
     "notify_buyer",
+    "refund_sync",
     "rate_limits",
+    "retention_days",
 )
 MAX_MAPPING_ROWS = 50_000
+# Amazon's data protection policy: buyer data goes at most 30 days after delivery.
+AMAZON_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650
 
 
 def channel_get(*, channel_id: int) -> Channel:
@@ -121,7 +126,22 @@ def _validate(
     interval = options.get("import_interval_seconds")
     if interval is not None and not (60 <= int(interval) <= 86_400):
         errors["import_interval_seconds"] = "Between 60 and 86400."
+    if "retention_days" in options:
+        errors.update(_retention_errors(kind, options["retention_days"]))
     return errors
+
+
+def _retention_errors(kind: str, days: Any) -> dict[str, str]:
+    """Null keeps buyer data; Amazon's policy allows neither that nor more than 30 days."""
+    if days is None:
+        if kind == "amazon":
+            return {"retention_days": f"Required for Amazon: at most {AMAZON_RETENTION_DAYS}."}
+        return {}
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
+        return {"retention_days": f"Between 1 and {MAX_RETENTION_DAYS} days, or null."}
+    if kind == "amazon" and days > AMAZON_RETENTION_DAYS:
+        return {"retention_days": f"At most {AMAZON_RETENTION_DAYS} days for Amazon."}
+    return {}
 
 
 def _name_errors(name: str) -> dict[str, str]:
@@ -164,6 +184,8 @@ def channel_create(
     now = timezone.now()
     if "cancellation_sync" not in options:
         options["cancellation_sync"] = connector_class(kind).cancellation_sync_default
+    if "retention_days" not in options and kind == "amazon":
+        options["retention_days"] = AMAZON_RETENTION_DAYS
     channel = Channel(
         kind=kind,
         name=name,
@@ -222,6 +244,8 @@ def channel_update(
         for key, value in options.items():
             if key in OPTIONS and value is not None:
                 setattr(channel, key, value)
+        if "retention_days" in options:  # null is a value here: keep buyer data
+            channel.retention_days = options["retention_days"]
         try:
             with transaction.atomic():
                 channel.save()

@@ -26,6 +26,10 @@ class Shop(models.Model):
     return_window_days = models.PositiveIntegerField(default=30)
     return_auto_approve_reasons = models.JSONField(default=list, blank=True)
     return_instructions = models.TextField(blank=True, default="")
+    # Days buyer personal data is kept once an order that came from no channel record is done
+    # (channels have their own); null: kept. `redaction_ran_at`: the daily job's last run.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    redaction_ran_at = models.DateTimeField(null=True, blank=True)
     demo_loaded_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,6 +31,10 @@ class ShopData(Given):
     email_sender_address: str = UNSET
     email_reply_to: str = UNSET
     notify_without_tracking: bool = UNSET
+    return_window_days: int = UNSET
+    return_auto_approve_reasons: list[str] = UNSET
+    return_instructions: str = UNSET
+    retention_days: int | None = UNSET
 
 
 def _ascii_address(value: str) -> str | None:
@@ -68,6 +72,25 @@ def _has_line_break(value: str) -> bool:
     return "\n" in value or "\r" in value
 
 
+def _return_settings_errors(values: dict[str, object]) -> dict[str, str]:
+    from colis.returns.status import ReturnReason
+
+    errors = {}
+    days = values.get("return_window_days")
+    if days is not None and (
+        not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650
+    ):
+        errors["return_window_days"] = "Between 0 and 3650 days."
+    reasons = values.get("return_auto_approve_reasons")
+    if reasons is not None and (
+        not isinstance(reasons, list) or any(r not in ReturnReason.values for r in reasons)
+    ):
+        errors["return_auto_approve_reasons"] = f"Reasons among {', '.join(ReturnReason.values)}."
+    if len(str(values.get("return_instructions") or "")) > 5000:
+        errors["return_instructions"] = "At most 5000 characters."
+    return errors
+
+
 def shop_update(*, data: ShopData, actor: Actor) -> Shop:
     """Change the shop's settings (routing reads its strategy again within two seconds).
     Raises ValidationError naming each field."""
@@ -92,6 +115,11 @@ def shop_update(*, data: ShopData, actor: Actor) -> Shop:
                 errors[key] = "An email address with an ASCII local part, or empty."
             else:
                 values[key] = address
+    days = values.get("retention_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 3650):  # fmt: skip
+        errors["retention_days"] = "Between 1 and 3650 days, or null."
+    errors.update(_return_settings_errors(values))
     if errors:
         raise ValidationError(
             "The shop settings are not valid.", code="invalid_shop", fields=errors

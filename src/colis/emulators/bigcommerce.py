@@ -10,7 +10,10 @@ shipments, order updates) in the shapes of BigCommerce's published contract, wit
 - `getOrders` filters (`min_id`/`max_id`, `status_id`, `email`, `min/max_date_created`,
   `min/max_date_modified`), `sort` and page/limit paging; whole-second dates, as BigCommerce keeps;
 - shipments that check their items against what is left to ship and move the order to
-  Partially Shipped / Shipped.
+  Partially Shipped / Shipped;
+- Orders v3 refunds (`/stores/{store_hash}/v3`): refund quotes for products by quantity and
+  shipping by amount, with the methods the money can go back by, and refunds that must match
+  the quote (or the merchant's own total), kept on the order and listed by `getOrderRefunds`.
 
 Control endpoints beyond the shared ones: `POST /_emulator/webhooks {"url", "topic",
 "order_id", "secret"?}` posts a BigCommerce order webhook to `url` with the custom header
@@ -41,6 +44,10 @@ from colis.emulators.server import Answer, Emulator, Refuse, Request
 
 SPEC = "bigcommerce/orders.v2.oas2.yml"
 PREFIX = "/stores/{store_hash}/v2"
+SPEC_V3 = "bigcommerce/orders.v3.yml"  # refunds (payment actions)
+PREFIX_V3 = "/stores/{store_hash}/v3"
+# The store's card gateway: where an online refund goes back.
+PAYMENT_PROVIDER = ("braintree", "Braintree")
 STORE_HASH = "e1x2m3p4"
 ACCESS_TOKEN = "emulator-bigcommerce-token"
 WEBHOOK_SECRET = "emulator-bigcommerce-webhook-secret"
@@ -171,6 +178,8 @@ class BigCommerceEmulator(Emulator):
         self.products: dict[int, list[dict[str, Any]]] = {}
         self.addresses: dict[int, list[dict[str, Any]]] = {}
         self.shipments: dict[int, list[dict[str, Any]]] = {}
+        self.refunds: dict[int, list[dict[str, Any]]] = {}
+        self.shipping_refunded: dict[int, Decimal] = {}  # order address id -> amount
         # (date_modified timestamp, order id), kept sorted: the modified-since listing.
         self.by_modified: list[tuple[int, int]] = []
         self._order_ids = itertools.count(100)
@@ -181,7 +190,7 @@ class BigCommerceEmulator(Emulator):
     # -- contract, auth, limits ---------------------------------------------------------------
 
     def specs(self) -> list[OpenApiSpec]:
-        return [spec_load(SPEC, PREFIX)]
+        return [spec_load(SPEC, PREFIX), spec_load(SPEC_V3, PREFIX_V3)]
 
     def authenticate(self, request: Request, operation_id: str) -> None:
         token = next((v for k, v in request.headers.items() if k.lower() == "x-auth-token"), "")
@@ -396,6 +405,154 @@ class BigCommerceEmulator(Emulator):
             if quantity > product["quantity"] - int(product["quantity_shipped"]):
                 return f"Order product {product_id} has fewer items left to ship."
         return ""
+
+    # -- Orders v3: refunds ---------------------------------------------------------------------
+
+    def _refund_order(self, params: dict[str, str]) -> dict[str, Any]:
+        """The order of a payment action; an unknown one is refused as the v3 contract
+        documents refusals (422)."""
+        raw = params.get("order_id", "")
+        order = self.orders.get(int(raw)) if raw.isdigit() else None
+        if order is None:
+            raise Refuse(Answer(422, _problem(f"Order {raw} does not exist.")))
+        return order
+
+    def _op_createOrderRefundQuotes(self, params: dict[str, str], request: Request) -> Answer:
+        order = self._refund_order(params)
+        body = request.json() or {}
+        return Answer(201, {"data": self._quote(order, body.get("items") or []), "meta": {}})
+
+    def _op_createOrderRefund(self, params: dict[str, str], request: Request) -> Answer:
+        """A refund as BigCommerce takes it: items it can quote, payments adding up to the
+        quote (or to the merchant's own total), by a method the quote offered."""
+        try:
+            order = self._refund_order(params)
+            body = request.json() or {}
+            items = body.get("items") or []
+            quote = self._quote(order, items)
+        except Refuse as refused:  # this operation documents its 422 as a list
+            return Answer(422, {"data": [refused.answer.body]})
+        override = body.get("merchant_calculated_override")
+        total = Decimal(str(quote["total_refund_amount"]))
+        if override:
+            total = Decimal(str(override["total_amount"])).quantize(Decimal("0.01"))
+            if total <= 0 or total > self._refundable(order):
+                return Answer(422, {"data": [_problem("The refund exceeds what is left.")]})
+        payments = body.get("payments") or []
+        paid = sum((Decimal(str(p.get("amount") or 0)) for p in payments), Decimal(0))
+        offered = {o["provider_id"] for m in quote["refund_methods"] for o in m}
+        if abs(paid - total) > Decimal("0.005") or not payments:
+            return Answer(422, {"data": [_problem("The payments do not add up to the refund.")]})
+        if any(p.get("provider_id") not in offered for p in payments):
+            return Answer(422, {"data": [_problem("The refund method is not available.")]})
+        return Answer(
+            201, {"data": self._refund(order, items, payments, total, override), "meta": {}}
+        )
+
+    def _op_getOrderRefunds(self, params: dict[str, str], request: Request) -> Answer:
+        raw = params.get("order_id", "")
+        rows = self.refunds.get(int(raw), []) if raw.isdigit() else []
+        return Answer(200, {"data": list(rows), "meta": {}})
+
+    def _refundable(self, order: dict[str, Any]) -> Decimal:
+        return Decimal(order["total_inc_tax"]) - Decimal(order["refunded_amount"])
+
+    def _quote(self, order: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+        """What `items` refund (products by quantity at their price, shipping by amount), and
+        the methods the money can go back by. Raises Refuse (422)."""
+        if order["payment_status"] not in ("captured", "partially refunded"):
+            raise Refuse(Answer(422, _problem("The order has no payment to refund.")))
+        products = {p["id"]: p for p in self.products[order["id"]]}
+        addresses = {a["id"]: a for a in self.addresses[order["id"]]}
+        total, seen = Decimal(0), set()
+        for item in items:
+            kind, item_id = item.get("item_type"), item.get("item_id")
+            if (kind, item_id) in seen:
+                raise Refuse(Answer(422, _problem(f"{kind} {item_id} is named twice.")))
+            seen.add((kind, item_id))
+            if kind == "PRODUCT" and item_id in products:
+                product = products[item_id]
+                left = product["quantity"] - product["quantity_refunded"]
+                if not isinstance(item.get("quantity"), int) or not 1 <= item["quantity"] <= left:
+                    raise Refuse(Answer(422, _problem(f"Order product {item_id} has {left} "
+                                                      "items left to refund.")))  # fmt: skip
+                total += Decimal(product["price_inc_tax"]) * item["quantity"]
+            elif kind == "SHIPPING" and item_id in addresses:
+                address = addresses[item_id]
+                done = self.shipping_refunded.get(item_id, Decimal(0))
+                left = Decimal(address["cost_inc_tax"]) - done
+                amount = Decimal(str(item.get("amount") or 0))
+                if amount <= 0 or amount > left:
+                    raise Refuse(Answer(422, _problem(f"Shipping {item_id} has {left} left.")))
+                total += amount
+            else:
+                raise Refuse(Answer(422, _problem(f"Cannot refund {kind} {item_id}.")))
+        if not items or total > self._refundable(order):
+            raise Refuse(Answer(422, _problem("The refund exceeds what is left.")))
+        amount = float(total.quantize(Decimal("0.01")))
+        online, description = PAYMENT_PROVIDER
+        return {
+            "order_id": order["id"],
+            "total_refund_amount": amount,
+            "total_refund_tax_amount": 0.0,
+            "rounding": 0.0,
+            "adjustment": 0.0,
+            "tax_inclusive": False,
+            "refund_methods": [
+                [{"provider_id": online, "provider_description": description, "amount": amount,
+                  "offline": False, "offline_provider": False, "offline_reason": ""}],
+                [{"provider_id": "custom", "provider_description": "Custom", "amount": amount,
+                  "offline": True, "offline_provider": True, "offline_reason": ""}],
+            ],
+        }  # fmt: skip
+
+    def _refund(
+        self,
+        order: dict[str, Any],
+        items: list[dict[str, Any]],
+        payments: list[dict[str, Any]],
+        total: Decimal,
+        override: Any,
+    ) -> dict[str, Any]:
+        """Record a checked refund and move the order to (Partially) Refunded."""
+        products = {p["id"]: p for p in self.products[order["id"]]}
+        refund_items = []
+        for item in items:
+            entry: dict[str, Any] = {"item_type": item["item_type"], "item_id": item["item_id"],
+                                     "reason": str(item.get("reason") or "")}  # fmt: skip
+            if item["item_type"] == "PRODUCT":
+                product = products[item["item_id"]]
+                product["quantity_refunded"] += item["quantity"]
+                product["is_refunded"] = product["quantity_refunded"] >= product["quantity"]
+                entry["quantity"] = item["quantity"]
+            else:
+                done = self.shipping_refunded.get(item["item_id"], Decimal(0))
+                self.shipping_refunded[item["item_id"]] = done + Decimal(str(item["amount"]))
+                entry["requested_amount"] = item["amount"]
+            refund_items.append(entry)
+        refunded = Decimal(order["refunded_amount"]) + total
+        order["refunded_amount"] = _money(refunded)
+        refund = {
+            "id": next(self._ids),
+            "order_id": order["id"],
+            "user_id": 0,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": refund_items[0]["reason"] if refund_items else "",
+            "total_amount": float(total),
+            "total_tax": 0.0,
+            "uses_merchant_override_values": bool(override),
+            "items": refund_items,
+            "payments": [
+                {"id": next(self._ids), "provider_id": p["provider_id"],
+                 "amount": float(p["amount"]), "offline": bool(p.get("offline")),
+                 "is_declined": False, "declined_message": ""}
+                for p in payments
+            ],
+        }  # fmt: skip
+        self.refunds.setdefault(order["id"], []).append(refund)
+        full = refunded >= Decimal(order["total_inc_tax"])
+        self._set_status(order, 4 if full else 14)
+        return refund
 
     # -- state changes ------------------------------------------------------------------------
 
@@ -717,7 +874,18 @@ class BigCommerceEmulator(Emulator):
                     str(order_id): list(rows) for order_id, rows in self.shipments.items() if rows
                 },
                 "statuses": {str(i): o["status_id"] for i, o in self.orders.items()},
+                "refunds": {str(i): list(rows) for i, rows in self.refunds.items() if rows},
             }
+
+
+def _problem(title: str) -> dict[str, Any]:
+    """Orders v3's error body (`ErrorResponse`)."""
+    return {
+        "status": 422,
+        "title": title,
+        "type": "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes",
+        "errors": {},
+    }
 
 
 def _base_address(raw: dict[str, Any]) -> dict[str, Any]:

@@ -4,12 +4,13 @@ What a real seller account does, as eBay documents it: orders with ids like `12-
 getOrders with its `filter` syntax (`creationdate:[a..b]`, `lastmodifieddate:[a..b]`,
 `orderfulfillmentstatus:{NOT_STARTED|IN_PROGRESS}`) and limit/offset pages, getOrder,
 createShippingFulfillment (201, the new fulfillment's URI in `Location`, its id the tracking
-number when there is one), getShippingFulfillments. Calls need `Authorization: Bearer` with a
-user access token minted at `/identity/v1/oauth2/token` from the seller's refresh token
-(HTTP Basic with the app's client id and secret), valid two hours; a missing, unknown or
-expired token gets eBay's 401. With limits on, the API's daily call quota (100,000 calls,
-shared by every method) is a token bucket that refills at the day's average rate; past it,
-eBay's 429 (errorId 2001).
+number when there is one), getShippingFulfillments, issueRefund (with a token of the
+sell.finances scope; the refund shown on the order, per line item or in its payment summary).
+Calls need `Authorization: Bearer` with a user access token minted at
+`/identity/v1/oauth2/token` from the seller's refresh token (HTTP Basic with the app's client
+id and secret), valid two hours; a missing, unknown or expired token gets eBay's 401. With
+limits on, the API's daily call quota (100,000 calls, shared by every method) is a token
+bucket that refills at the day's average rate; past it, eBay's 429 (errorId 2001).
 
 Stored orders are only ever changed by replacing a value (never by editing a nested object in
 place), so an answer being serialised while another request changes the order stays whole.
@@ -41,7 +42,10 @@ PUBLIC_URL = "https://api.ebay.com"
 
 SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
 SCOPE_READONLY = SCOPE + ".readonly"
-KNOWN_SCOPES = frozenset({"https://api.ebay.com/oauth/api_scope", SCOPE, SCOPE_READONLY})
+FINANCES_SCOPE = "https://api.ebay.com/oauth/api_scope/sell.finances"
+KNOWN_SCOPES = frozenset(
+    {"https://api.ebay.com/oauth/api_scope", SCOPE, SCOPE_READONLY, FINANCES_SCOPE}
+)
 READ_OPERATIONS = frozenset(
     {"getOrders", "getOrder", "getShippingFulfillments", "getShippingFulfillment"}
 )
@@ -67,6 +71,19 @@ FULFILLMENT_FILTERS = (
     frozenset({"FULFILLED", "IN_PROGRESS"}),
 )
 TWO_YEARS = timedelta(days=730)
+# ReasonForRefundEnum.
+REFUND_REASONS = frozenset(
+    {
+        "BUYER_CANCEL",
+        "SELLER_CANCEL",
+        "ITEM_NOT_RECEIVED",
+        "BUYER_RETURN",
+        "ITEM_NOT_AS_DESCRIBED",
+        "OTHER_ADJUSTMENT",
+        "SHIPPING_DISCOUNT",
+    }
+)
+REFUNDABLE_PAYMENTS = frozenset({"PAID", "PARTIALLY_REFUNDED"})
 
 # Country -> (marketplace, currency, carrier, shipping service).
 MARKETS = {
@@ -172,6 +189,8 @@ class EbayEmulator(Emulator):
         self.cancel_requests: dict[str, list[dict[str, Any]]] = {}
         self.fulfillments: dict[str, list[dict[str, Any]]] = {}
         self.shipped: dict[str, dict[str, int]] = {}  # order -> line item -> quantity shipped
+        self.refunds: dict[str, list[dict[str, Any]]] = {}  # order -> issueRefund calls taken
+        self._refund_serial = 5_000_000_000 + self.rng.randrange(10**8)
         self.access_tokens: dict[str, tuple[float, frozenset[str]]] = {}
         self.tokens_issued = 0
         self._indexes: dict[str, list[tuple[str, str]]] = {}  # date field -> sorted (date, id)
@@ -187,6 +206,7 @@ class EbayEmulator(Emulator):
             "getShippingFulfillments": self._get_fulfillments,
             "getShippingFulfillment": self._get_fulfillment,
             "createShippingFulfillment": self._create_fulfillment,
+            "issueRefund": self._issue_refund,
         }
 
     # -- contract, credentials, limits -----------------------------------------------------
@@ -222,6 +242,8 @@ class EbayEmulator(Emulator):
         if entry is None or entry[0] < time.monotonic():
             raise Refuse(Answer(401, self._invalid_token()))
         allowed = {SCOPE, SCOPE_READONLY} if operation_id in READ_OPERATIONS else {SCOPE}
+        if operation_id == "issueRefund":
+            allowed = {FINANCES_SCOPE}  # refunds move money: the finances scope only
         if not allowed & entry[1]:
             raise Refuse(
                 Answer(
@@ -476,6 +498,145 @@ class EbayEmulator(Emulator):
                 record["shippingCarrierCode"] = carrier
             location = self._record(order, record, self._base(request))
         return Answer(201, {}, {"Location": location})
+
+    def _issue_refund(self, params: dict[str, str], request: Request) -> Answer:
+        """issueRefund as eBay checks it: a reason from ReasonForRefundEnum, either one
+        order-level amount or amounts per line item, positive with at most two decimals in
+        the order's currency, never more than the buyer paid (per line, and in all); eBay
+        answers with the new refund's id, PENDING, and shows it on the order."""
+        order_id = params["order_id"]
+        body = request.json() or {}
+        if not body:
+            raise _refuse(400, 34902, "Request can't be empty.")
+        reason = body.get("reasonForRefund")
+        if not reason:
+            raise _refuse(400, 34903, "The refund reason must be specified.")
+        if reason not in REFUND_REASONS:
+            raise _refuse(400, 34903, f"Invalid reasonForRefund: {reason}")
+        if len(str(body.get("comment") or "")) > 1000:
+            raise _refuse(
+                400, 34921, "The comment exceeds the length limit, please make sure it doesn't "
+                "exceed 1000 characters.",
+            )  # fmt: skip
+        items = body.get("refundItems") or []
+        whole = body.get("orderLevelRefundAmount")
+        if bool(items) == bool(whole):
+            raise _refuse(
+                400, 34905, "Either orderLevelRefundAmount or refundItems must be specified."
+            )
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                raise _refuse(404, 34913, "Can not find the order.")
+            if order["orderPaymentStatus"] == "FULLY_REFUNDED":
+                raise _refuse(400, 34917, "This order was already refunded.")
+            if order["orderPaymentStatus"] not in REFUNDABLE_PAYMENTS:
+                raise _refuse(
+                    409, 34929, "You cannot refund this order yet since the buyer payment has "
+                    "not been processed. Please try again later.",
+                )  # fmt: skip
+            currency = order["pricingSummary"]["total"]["currency"]
+            per_line = self._refund_lines(order, items, currency) if items else {}
+            total = sum(per_line.values(), Decimal(0)) if items else _refund_value(whole, currency)
+            due = Decimal(order["paymentSummary"]["totalDueSeller"]["value"])
+            before = self._refunded(order)
+            if before + total > due:
+                raise _refuse(400, 34915, "The refund amount exceeds order amount.")
+            self._refund_serial += self.rng.randint(1, 97)
+            refund_id = str(self._refund_serial)
+            self._record_refund(order, refund_id, per_line, total, currency)
+            order["orderPaymentStatus"] = (
+                "FULLY_REFUNDED" if before + total >= due else "PARTIALLY_REFUNDED"
+            )
+            self._touch(order)
+            self.refunds.setdefault(order_id, []).append(
+                {
+                    "refundId": refund_id,
+                    "reasonForRefund": reason,
+                    "comment": body.get("comment") or "",
+                    "amount": f"{total:.2f}",
+                    "lineItems": {k: f"{v:.2f}" for k, v in per_line.items()},
+                }
+            )
+        return Answer(200, {"refundId": refund_id, "refundStatus": "PENDING"})
+
+    def _refund_lines(
+        self, order: dict[str, Any], items: list[dict[str, Any]], currency: str
+    ) -> dict[str, Decimal]:
+        """Line item id -> amount of an issueRefund's refundItems. Raises Refuse."""
+        lines = {line["lineItemId"]: line for line in order["lineItems"]}
+        wanted: dict[str, Decimal] = {}
+        for item in items:
+            line_id = str(item.get("lineItemId") or "")
+            if not line_id:
+                raise _refuse(
+                    400, 34910,
+                    "Either legacyReference or lineItemId must be specified for item level "
+                    "refund.",
+                )  # fmt: skip
+            line = lines.get(line_id)
+            if line is None:
+                raise _refuse(400, 34914, "Can't find the item in the order.")
+            value = _refund_value(item.get("refundAmount"), currency)
+            wanted[line_id] = wanted.get(line_id, Decimal(0)) + value
+            paid = Decimal(line["total"]["value"])
+            done = sum((Decimal(r["amount"]["value"]) for r in line.get("refunds") or ()),
+                       Decimal(0))  # fmt: skip
+            if done + wanted[line_id] > paid:
+                raise _refuse(
+                    409, 34924, "The item refund amount exceeds the item remaining amount."
+                )
+        return wanted
+
+    @staticmethod
+    def _refunded(order: dict[str, Any]) -> Decimal:
+        total = sum(
+            (Decimal(r["amount"]["value"]) for r in order["paymentSummary"].get("refunds") or ()),
+            Decimal(0),
+        )
+        for line in order["lineItems"]:
+            total += sum(
+                (Decimal(r["amount"]["value"]) for r in line.get("refunds") or ()), Decimal(0)
+            )
+        return total
+
+    def _record_refund(
+        self,
+        order: dict[str, Any],
+        refund_id: str,
+        per_line: dict[str, Decimal],
+        total: Decimal,
+        currency: str,
+    ) -> None:
+        """The refund on the order: per line item, or in the payment summary (each value is
+        replaced, never edited in place)."""
+        now = stamp(datetime.now(UTC))
+        if per_line:
+            order["lineItems"] = [
+                {
+                    **line,
+                    "refunds": [
+                        *(line.get("refunds") or []),
+                        {
+                            "refundId": refund_id,
+                            "amount": _money(per_line[line["lineItemId"]], currency),
+                            "refundDate": now,
+                        },
+                    ],
+                }
+                if line["lineItemId"] in per_line
+                else line
+                for line in order["lineItems"]
+            ]
+            return
+        summary = order["paymentSummary"]
+        entry = {
+            "refundId": refund_id,
+            "amount": _money(total, currency),
+            "refundDate": now,
+            "refundStatus": "PENDING",
+        }
+        order["paymentSummary"] = {**summary, "refunds": [*summary["refunds"], entry]}
 
     def _check_shippable(self, order: dict[str, Any], items: list[dict[str, Any]]) -> None:
         if order["cancelStatus"]["cancelState"] == "CANCELED":
@@ -846,8 +1007,28 @@ class EbayEmulator(Emulator):
             return {
                 "orders": len(self.orders),
                 "fulfillments": {k: list(v) for k, v in self.fulfillments.items()},
+                "refunds": {k: list(v) for k, v in self.refunds.items()},
                 "tokens_issued": self.tokens_issued,
             }
+
+
+def _refund_value(node: Any, currency: str) -> Decimal:
+    """A SimpleAmount of an issueRefund body as eBay checks it. Raises Refuse."""
+    node = node if isinstance(node, dict) else {}
+    raw = node.get("value")
+    if raw in (None, ""):
+        raise _refuse(400, 34906, "The amount value must be specified.")
+    try:
+        value = Decimal(str(raw))
+    except ArithmeticError:
+        value = Decimal(-1)
+    if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise _refuse(400, 34907, "The amount value must be positive and within two decimals.")
+    if not node.get("currency"):
+        raise _refuse(400, 34908, "The amount currency must be specified.")
+    if node["currency"] != currency:
+        raise _refuse(400, 34909, "The amount currency isn't correct.")
+    return value
 
 
 def _contact(buyer: Person) -> dict[str, Any]:

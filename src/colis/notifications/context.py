@@ -11,6 +11,84 @@ from colis.core.money import money_format, parse_amount
 from colis.fulfillment.models import Shipment
 from colis.orders.models import Order
 
+# The words a buyer reads for a return reason, per language (codes as in returns.status).
+REASON_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "damaged": "Damaged",
+        "defective": "Defective",
+        "wrong_item": "Wrong item",
+        "not_as_described": "Not as described",
+        "size_or_fit": "Size or fit",
+        "no_longer_needed": "No longer needed",
+        "other": "Other",
+    },
+    "fr": {
+        "damaged": "Endommagé",
+        "defective": "Défectueux",
+        "wrong_item": "Mauvais article",
+        "not_as_described": "Non conforme à la description",
+        "size_or_fit": "Taille ou coupe",
+        "no_longer_needed": "Plus nécessaire",
+        "other": "Autre",
+    },
+}
+_ADDRESS_KEYS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or isinstance(value, dict | list) else str(value)
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def return_context(payload: Any, locale: str) -> dict[str, Any]:
+    """The `return` a template sees, from the queued message's `return` ({number, state,
+    rejection_reason, instructions, lines, address}): strings and numbers only, every key
+    present (empty when the message does not say)."""
+    data = payload if isinstance(payload, dict) else {}
+    labels = REASON_LABELS.get(locale, REASON_LABELS["en"])
+    lines = []
+    for raw in data.get("lines") or []:
+        if not isinstance(raw, dict):
+            continue
+        reason = _text(raw.get("reason"))
+        quantity = _count(raw.get("quantity"))
+        lines.append(
+            {
+                "sku": _text(raw.get("sku")),
+                "title": _text(raw.get("title")) or _text(raw.get("sku")),
+                "quantity": quantity,
+                "quantity_received": _count(raw.get("quantity_received", quantity)),
+                "reason": reason,
+                "reason_label": labels.get(reason, reason),
+                "note": _text(raw.get("note")),
+            }
+        )
+    address = data.get("address") if isinstance(data.get("address"), dict) else {}
+    return {
+        "number": _text(data.get("number")),
+        "state": _text(data.get("state")),
+        "rejection_reason": _text(data.get("rejection_reason")),
+        "instructions": _text(data.get("instructions")),
+        "lines": lines,
+        "address": {k: _text(address.get(k)) for k in _ADDRESS_KEYS},
+    }
+
 
 def email_context(
     *,
@@ -21,7 +99,7 @@ def email_context(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`extra` is what the queued message carries: `hold` ({reason}) for a hold email, `refund`
-    ({amount, reason}) for a refund."""
+    ({amount, reason}) for a refund, `return` (see `return_context`) for a return email."""
     lines = {ln.pk: ln for ln in order.lines.all()}
 
     def money(amount: Decimal | None) -> str:
@@ -83,6 +161,7 @@ def email_context(
             "amount": money(parse_amount((extra.get("refund") or {}).get("amount"))),
             "reason": str((extra.get("refund") or {}).get("reason", "")),
         },
+        "return": return_context(extra.get("return"), locale),
     }
     if shipment is not None:
         urls = list(shipment.tracking_urls)

@@ -15,12 +15,27 @@ from liquid.exceptions import LiquidError
 from colis.core.actor import Actor
 from colis.core.errors import NotFound, ValidationError
 from colis.core.timeline import event_record
+from colis.notifications.context import return_context
 from colis.notifications.defaults import DEFAULTS, LOCALES
 from colis.notifications.models import EmailTemplate
 from colis.notifications.render import RenderedEmail, parts_render
 
 PARTS = ("subject", "text", "html")
 MAX_SOURCE = 20_000
+
+# A return as a queued return email carries it (see notifications.context.return_context).
+SAMPLE_RETURN: dict[str, Any] = {
+    "number": "1042-R1",
+    "state": "approved",
+    "rejection_reason": "The tee has been worn.",
+    "instructions": "Pack the items in their original packaging.\n"
+    "Drop the parcel at any post office within 14 days.",
+    "lines": [{"sku": "TEE-BLK-M", "title": "Organic cotton tee, black, M", "quantity": 1,
+               "quantity_received": 1, "reason": "size_or_fit"}],
+    "address": {"name": "Atelier Colis returns", "company": "", "line1": "4 quai des Chartrons",
+                "line2": "", "city": "Bordeaux", "region": "", "postal_code": "33000",
+                "country": "FR", "phone": ""},
+}  # fmt: skip
 
 SAMPLE_CONTEXT: dict[str, Any] = {
     "shop": {"name": "Atelier Colis"},
@@ -44,6 +59,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "tracking": [{"number": "6A12345678901", "url": "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901"}],
     "hold": {"reason": "incorrect_address"},
     "refund": {"amount": "€29.00", "reason": "Damaged in transit"},
+    "return": return_context(SAMPLE_RETURN, "en"),
 }  # fmt: skip
 
 

@@ -6,4 +6,7 @@ class OrdersConfig(AppConfig):
     label = "orders"
 
     def ready(self) -> None:
-        from colis.orders import bulk_actions  # noqa: F401  (bulk jobs and their recovery)
+        from colis.orders import (
+            bulk_actions,  # noqa: F401  (bulk jobs and their recovery)
+            retention,  # noqa: F401  (the daily redaction run)
+        )

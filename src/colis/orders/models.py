@@ -37,6 +37,8 @@ class Order(models.Model):
     note = models.TextField(blank=True, default="")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True, default="")
+    # When the buyer's personal data was removed (orders.redaction); the API shows it redacted.
+    redacted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
 

@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar, Literal, Protocol
 
 OrderState = Literal["open", "cancelled", "shipped"]
@@ -89,6 +89,47 @@ class PushPackage:
     tracking_url: str
     ship_date: datetime
     notify_buyer: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundLine:
+    """Units of one vendor line refunded, and the money for them ("amount" 0: not said)."""
+
+    external_line_id: str
+    quantity: int
+    amount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefundPackage:
+    """One refund recorded in Colis, as the channel is told about it. Amounts are in the
+    order's currency; `amount` is the whole refund, `shipping_amount` the part of it for
+    shipping. `marker` names the refund in the vendor's free text (note, reason) so that an
+    earlier attempt can be found again; `claimed` are the vendor refund ids that other Colis
+    refunds of the order already account for."""
+
+    refund_id: int
+    marker: str
+    order_external_id: str
+    order_refs: dict[str, Any]
+    currency: str
+    amount: Decimal
+    shipping_amount: Decimal
+    lines: tuple[RefundLine, ...]
+    reason: str  # as written in Colis (free text or one of the return reasons)
+    return_reasons: tuple[str, ...] = ()  # the reasons of the return it is for, if any
+    notify_buyer: bool = False
+    claimed: frozenset[str] = frozenset()
+
+
+# Currencies without minor units (ISO 4217 exponent 0) among those the vendors take.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX"})
+
+
+def money_places(amount: Decimal, currency: str) -> Decimal:
+    """An amount rounded to the currency's minor unit, as vendors take money."""
+    unit = Decimal(1) if currency.upper() in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
+    return amount.quantize(unit, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +222,8 @@ class Connector(ABC):
     supports_status_push: ClassVar[bool] = False
     # The vendor drops a repeated push by itself (else the push service looks before retrying).
     idempotent_push: ClassVar[bool] = False
+    # The vendor's API takes refunds (`refund_push`, `refund_find`).
+    supports_refunds: ClassVar[bool] = False
     # Default for the channel's "cancellation sync" switch.
     cancellation_sync_default: ClassVar[bool] = True
     # Operation -> (requests per second, burst), as the vendor publishes them.
@@ -241,6 +284,19 @@ class Connector(ABC):
     def order_status_push(self, external_id: str, status_id: int) -> PushResult:
         """Set the order's status on the vendor (one of the fifteen). Raises ChannelError."""
         raise NotSupported(f"{self.kind} has no order statuses of ours to set.")
+
+    def refunds_unsupported(self) -> str:
+        """Why this vendor's refunds are not sent (the sync record's reason)."""
+        return f"Not sent: refunds are not supported by {self.kind} through its API here."
+
+    def refund_push(self, refund: RefundPackage) -> PushResult:
+        """Refund the buyer on the vendor. Raises ChannelError (NotSupported)."""
+        raise NotSupported(self.refunds_unsupported())
+
+    def refund_find(self, refund: RefundPackage) -> PushResult | None:
+        """The refund an earlier attempt of this one already made on the vendor (cut off by
+        a crash or a timeout), or None."""
+        return None
 
     def webhook_parse(
         self, headers: Mapping[str, str], body: bytes

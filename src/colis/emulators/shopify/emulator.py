@@ -8,7 +8,11 @@ is not one Shopify itself would give is a violation too. Each answer carries Sho
 `extensions.cost`. The cost-based leaky bucket of Shopify's Standard plan (2,000 points, 100
 restored per second, at most 1,000 per query) is enforced when limits are on: a query whose
 requested cost does not fit gets Shopify's THROTTLED answer, and after a query the bucket gets
-back the difference between the requested and the actual cost."""
+back the difference between the requested and the actual cost.
+
+Besides orders and fulfillments the store takes `refundCreate` as Shopify checks it (lines no
+more than were bought, shipping no more than was paid, REFUND transactions against the order's
+sales for no more than is left of them) and shows the refunds and transactions on the order."""
 
 from __future__ import annotations
 
@@ -92,6 +96,7 @@ class ShopifyEmulator(Emulator):
             ),
             "fulfillmentCreate": self._fulfillment_create,
             "orderCancel": self._order_cancel,
+            "refundCreate": self._refund_create,
         }
 
     # -- the endpoint -------------------------------------------------------------------------
@@ -274,6 +279,22 @@ class ShopifyEmulator(Emulator):
         job = {"id": gid("Job", uuid.UUID(int=self.store.rng.getrandbits(128))), "done": False}
         return {"job": {**job, "query": None}, "orderCancelUserErrors": [], "userErrors": []}
 
+    def _refund_create(self, info: Any, input: dict) -> dict:  # noqa: A002
+        order = self.store.orders.get(gid_number(input.get("orderId"), "Order") or -1)
+        if order is None:
+            error = {"field": ["orderId"], "message": "Order does not exist."}
+            return {"refund": None, "order": None, "userErrors": [error]}
+        made, problem = self.store.refund(order, input)
+        if made is None:
+            where, text = problem
+            return {"refund": None, "order": None,
+                    "userErrors": [{"field": where, "message": text}]}  # fmt: skip
+        return {
+            "refund": views.refund_view(made),
+            "order": views.order_view(order),
+            "userErrors": [],
+        }
+
     # -- control ----------------------------------------------------------------------------------
 
     def seed_orders(self, spec: dict[str, Any]) -> list[str]:
@@ -308,7 +329,7 @@ class ShopifyEmulator(Emulator):
                 order.address = store.address(fresh) if fresh else store.someone_else()
                 store.touch(order)
             elif action == "pay":
-                order.financial = "PAID"
+                store.pay(order)
                 store.touch(order)
             else:
                 return {"error": f"unknown action {action!r}"}
@@ -329,9 +350,25 @@ class ShopifyEmulator(Emulator):
                               for _, ln, q in made.lines],
                 })  # fmt: skip
             orders = self.store.orders.values()
+            refunds = {
+                gid("Order", o.number): [
+                    {
+                        "id": gid("Refund", r.number),
+                        "note": r.note,
+                        "amount": str(r.total),
+                        "shipping": str(r.shipping),
+                        "lines": [{"line_item_id": gid("LineItem", ln.number), "quantity": q,
+                                   "restock_type": restock} for _, ln, q, restock in r.lines],
+                    }
+                    for r in o.refunds
+                ]
+                for o in orders
+                if o.refunds
+            }  # fmt: skip
             return {
                 "orders": len(self.store.orders),
                 "fulfillments": pushed,
+                "refunds": refunds,
                 "cancelled": [gid("Order", o.number) for o in orders if o.cancelled_at],
                 "throttled": self.throttled,
                 "webhooks_sent": self.webhooks_sent,

@@ -101,6 +101,32 @@ class Fulfillment:
 
 
 @dataclass(eq=False)
+class Transaction:
+    number: int
+    kind: str  # OrderTransactionKind
+    status: str  # OrderTransactionStatus
+    gateway: str
+    amount: Decimal
+    created_at: datetime
+    parent: Transaction | None = None
+
+
+@dataclass(eq=False)
+class Refund:
+    number: int
+    order: Order
+    note: str | None
+    created_at: datetime
+    lines: list[tuple[int, Line, int, str]]  # (refund line item number, line, quantity, restock)
+    shipping: Decimal
+    transactions: list[Transaction]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((tx.amount for tx in self.transactions), Decimal(0))
+
+
+@dataclass(eq=False)
 class Order:
     number: int
     name: str
@@ -120,10 +146,19 @@ class Order:
     closed_at: datetime | None = None
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
 
     @property
     def subtotal(self) -> Decimal:
         return sum((ln.price * ln.quantity for ln in self.lines), Decimal(0))
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((r.total for r in self.refunds), Decimal(0))
+
+    def refunded_quantity(self, line: Line) -> int:
+        return sum(q for r in self.refunds for _, ln, q, _ in r.lines if ln is line)
 
     def fulfillment_status(self) -> str:
         done = sum(ln.fulfilled for ln in self.lines)
@@ -207,6 +242,8 @@ class Store:
             shipping_title=self.rng.choice(CARRIED),
             shipping_price=Decimal(self.rng.choice((0, 499, 999))) / 100,
         )
+        if order.financial == "PAID":
+            self.pay(order, at=order.processed_at)
         fo = FulfillmentOrder(
             number=self.next_id(),
             order=order,
@@ -379,6 +416,118 @@ class Store:
                 fo.status, fo.updated_at = "CANCELLED", now
         self.touch(order, now)
         return None
+
+    def pay(self, order: Order, at: datetime | None = None) -> None:
+        """The buyer's payment: one successful sale of the order's total."""
+        order.transactions.append(
+            Transaction(
+                number=self.next_id(),
+                kind="SALE",
+                status="SUCCESS",
+                gateway="shopify_payments",
+                amount=order.subtotal + order.shipping_price,
+                created_at=at or self.now(),
+            )
+        )
+        order.financial = "PAID"
+
+    def refund(self, order: Order, given: dict[str, Any]) -> tuple[Refund | None, Any]:
+        """A refundCreate, checked as Shopify checks it: (refund, None) or (None, (field path,
+        message))."""
+        if given.get("currency") not in (None, order.currency):
+            return None, (["currency"], "Currency must match the order's presentment currency.")
+        lines = {gid("LineItem", ln.number): ln for ln in order.lines}
+        wanted: list[tuple[Line, int, str]] = []
+        for index, item in enumerate(given.get("refundLineItems") or []):
+            where = ["refundLineItems", str(index)]
+            line = lines.get(item["lineItemId"])
+            if line is None:
+                return None, ([*where, "lineItemId"], "Line item does not exist.")
+            restock = item.get("restockType") or "NO_RESTOCK"
+            if restock == "LEGACY_RESTOCK":
+                return None, ([*where, "restockType"], "Restock type is not supported.")
+            taken = sum(q for ln, q, _ in wanted if ln is line)
+            left = line.quantity - order.refunded_quantity(line) - taken
+            if item["quantity"] < 1 or item["quantity"] > left:
+                text = "Quantity cannot refund more items than were purchased."
+                return None, ([*where, "quantity"], text)
+            wanted.append((line, item["quantity"], restock))
+        shipping = self._refund_shipping(order, given.get("shipping") or {})
+        if isinstance(shipping, tuple):
+            return None, shipping
+        moves = self._refund_moves(order, given.get("transactions") or [])
+        if isinstance(moves, tuple):
+            return None, moves
+        now = self.now()
+        made = Refund(
+            number=self.next_id(),
+            order=order,
+            note=given.get("note"),
+            created_at=now,
+            lines=[(self.next_id(), ln, q, r) for ln, q, r in wanted],
+            shipping=shipping,
+            transactions=[
+                Transaction(
+                    self.next_id(), "REFUND", "SUCCESS", parent.gateway, amount, now, parent
+                )
+                for parent, amount in moves
+            ],  # fmt: skip
+        )
+        order.refunds.append(made)
+        order.transactions.extend(made.transactions)
+        if made.total > 0:
+            received = sum(
+                (t.amount for t in order.transactions if t.kind in ("SALE", "CAPTURE")
+                 and t.status == "SUCCESS"),
+                Decimal(0),
+            )  # fmt: skip
+            order.financial = "REFUNDED" if order.refunded >= received else "PARTIALLY_REFUNDED"
+        self.touch(order, now)
+        return made, None
+
+    @staticmethod
+    def _refund_shipping(order: Order, given: dict[str, Any]) -> Decimal | tuple:
+        done = sum((r.shipping for r in order.refunds), Decimal(0))
+        left = order.shipping_price - done
+        if given.get("fullRefund") and given.get("amount") is None:
+            return left
+        try:
+            amount = Decimal(str(given.get("amount") or 0))
+        except ArithmeticError:
+            return (["shipping", "amount"], "Amount is invalid.")
+        if amount < 0 or amount > left:
+            return (["shipping", "amount"], f"Shipping refund amount must be at most {left}.")
+        return amount
+
+    @staticmethod
+    def _refund_moves(order: Order, given: list[dict[str, Any]]) -> list | tuple:
+        """(parent transaction, amount) for each REFUND transaction asked for."""
+        payments = {gid("OrderTransaction", t.number): t for t in order.transactions}
+        moves: list[tuple[Transaction, Decimal]] = []
+        for index, tx in enumerate(given):
+            where = ["transactions", str(index)]
+            parent = payments.get(str(tx.get("parentId") or ""))
+            if tx.get("kind") != "REFUND":
+                return ([*where, "kind"], "Transaction kind must be refund.")
+            if gid_number(tx.get("orderId"), "Order") != order.number:
+                return ([*where, "orderId"], "Transaction must belong to the order.")
+            refundable = parent is not None and parent.status == "SUCCESS"
+            if parent is None or not refundable or parent.kind not in ("SALE", "CAPTURE"):
+                return ([*where, "parentId"], "Parent transaction is not refundable.")
+            if tx.get("gateway") != parent.gateway:
+                return ([*where, "gateway"], "Gateway must be the parent transaction's.")
+            try:
+                amount = Decimal(str(tx.get("amount")))
+            except ArithmeticError:
+                return ([*where, "amount"], "Amount is invalid.")
+            refunded = sum(
+                (t.amount for t in order.transactions if t.parent is parent), Decimal(0)
+            ) + sum((a for p, a in moves if p is parent), Decimal(0))
+            if not amount.is_finite() or amount <= 0 or amount > parent.amount - refunded:
+                text = f"Refund amount exceeds the refundable amount of {parent.amount - refunded}."
+                return ([*where, "amount"], text)
+            moves.append((parent, amount))
+        return moves
 
     # -- search -----------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from colis.emulators.shopify.store import (
     FulfillmentOrder,
     Line,
     Order,
+    Refund,
+    Transaction,
     gid,
     shown,
 )
@@ -95,6 +97,73 @@ def order_view(order: Order) -> dict[str, Any]:
             fulfillment_view(f) for f in order.fulfillments[:first]
         ],
         "fulfillmentsCount": {"count": len(order.fulfillments), "precision": "EXACT"},
+        "refundable": paid and order.refunded < total,
+        "totalRefundedSet": money(order.refunded),
+        "refunds": lambda info, first=None: [refund_view(r) for r in order.refunds[:first]],
+        "transactions": lambda info, first=None, **_: [
+            transaction_view(t, order.currency) for t in order.transactions[:first]
+        ],
+    }
+
+
+def transaction_view(tx: Transaction, currency: str) -> dict[str, Any]:
+    money = money_in(currency)
+    return {
+        "id": gid("OrderTransaction", tx.number),
+        "kind": tx.kind,
+        "status": tx.status,
+        "gateway": tx.gateway,
+        "formattedGateway": tx.gateway.replace("_", " ").title(),
+        "amountSet": money(tx.amount),
+        "amount": str(tx.amount.quantize(Decimal("0.01"))),
+        "createdAt": shown(tx.created_at),
+        "processedAt": shown(tx.created_at),
+        "test": False,
+        "manualPaymentGateway": False,
+        "manuallyCapturable": False,
+        "multiCapturable": False,
+        "fees": [],
+        "errorCode": None,
+        "parentTransaction": lambda info: (
+            transaction_view(tx.parent, currency) if tx.parent else None
+        ),
+    }
+
+
+def refund_view(refund: Refund) -> dict[str, Any]:
+    currency = refund.order.currency
+    money = money_in(currency)
+
+    def line(entry: tuple[int, Line, int, str]) -> dict[str, Any]:
+        number, order_line, quantity, restock = entry
+        return {
+            "id": gid("RefundLineItem", number),
+            "lineItem": line_view(order_line),
+            "quantity": quantity,
+            "restockType": restock,
+            "restocked": restock != "NO_RESTOCK",
+            "priceSet": money(order_line.price),
+            "subtotalSet": money(order_line.price * quantity),
+            "totalTaxSet": money(Decimal(0)),
+            "location": None,
+        }
+
+    return {
+        "id": gid("Refund", refund.number),
+        "legacyResourceId": str(refund.number),
+        "note": refund.note,
+        "createdAt": shown(refund.created_at),
+        "updatedAt": shown(refund.created_at),
+        "totalRefundedSet": money(refund.total),
+        "totalRefunded": {
+            "amount": str(refund.total.quantize(Decimal("0.01"))),
+            "currencyCode": currency,
+        },
+        "order": lambda info: order_view(refund.order),
+        "refundLineItems": lambda info, **a: list_connection(refund.lines, a, line),
+        "transactions": lambda info, **a: list_connection(
+            refund.transactions, a, lambda t: transaction_view(t, currency)
+        ),
     }
 
 

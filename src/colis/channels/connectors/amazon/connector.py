@@ -46,6 +46,8 @@ class AmazonConnector(Connector):
     idempotent_push = False
     # Amazon takes no cancellation of a merchant-fulfilled order through this API: off.
     cancellation_sync_default = False
+    # Refunds of Amazon orders go through Amazon's own flows (Seller Central, its returns).
+    supports_refunds = False
     # The usage plans in the Orders API descriptions (requests per second, burst).
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
         "searchOrders": (0.0056, 20),
@@ -56,6 +58,12 @@ class AmazonConnector(Connector):
     def __init__(self, *, timeout: tuple[float, float] = TIMEOUT, **kwargs: Any) -> None:
         self.timeout = timeout
         super().__init__(**kwargs)
+
+    def refunds_unsupported(self) -> str:
+        return (
+            "Not sent: refunds are not supported by amazon through this connector; refund the "
+            "buyer through Amazon's own flows (Seller Central or the buyer's return there)."
+        )
 
     def client_build(self) -> AmazonClient:
         return AmazonClient(

@@ -98,11 +98,10 @@ class BigCommerceClient:
         timeout: tuple[float, float] = TIMEOUT,
     ) -> None:
         self.quota = StoreQuota(limiter)
-        self.http = VendorHttp(
-            base_url=f"{api_base_url.rstrip('/')}/stores/{store_hash}/v2",
-            limiter=self.quota,
-            timeout=timeout,
-        )
+        store = f"{api_base_url.rstrip('/')}/stores/{store_hash}"
+        self.http = VendorHttp(base_url=f"{store}/v2", limiter=self.quota, timeout=timeout)
+        # Refunds live in Orders v3 (payment actions), under the same quota.
+        self.http_v3 = VendorHttp(base_url=f"{store}/v3", limiter=self.quota, timeout=timeout)
         # getOrderProducts documents Content-Type as a required header even on a GET.
         self.headers = {
             "X-Auth-Token": access_token,
@@ -119,8 +118,9 @@ class BigCommerceClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         ok: tuple[int, ...] = (200, 201, 204),
+        v3: bool = False,
     ) -> Response:
-        answer = self.http.call(
+        answer = (self.http_v3 if v3 else self.http).call(
             operation,
             method,
             path,
@@ -199,3 +199,33 @@ class BigCommerceClient:
         )
         data = answer.json()
         return data if isinstance(data, dict) else {}
+
+    # -- Orders v3: refunds -------------------------------------------------------------------
+
+    def _data(self, answer: Response) -> Any:
+        payload = answer.json()
+        return payload.get("data") if isinstance(payload, dict) else None
+
+    def refund_quote(self, order_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """createOrderRefundQuotes: what these items refund and by which methods."""
+        path = f"/orders/{order_id}/payment_actions/refund_quotes"
+        answer = self.call(
+            "createOrderRefundQuotes", "POST", path, json_body=dict(body), ok=(201,), v3=True
+        )
+        data = self._data(answer)
+        return data if isinstance(data, dict) else {}
+
+    def refund_create(self, order_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """createOrderRefund: the new refund."""
+        path = f"/orders/{order_id}/payment_actions/refunds"
+        answer = self.call(
+            "createOrderRefund", "POST", path, json_body=dict(body), ok=(201,), v3=True
+        )
+        data = self._data(answer)
+        return data if isinstance(data, dict) else {}
+
+    def refunds(self, order_id: int) -> list[dict[str, Any]]:
+        """getOrderRefunds: every refund of the order, oldest first."""
+        path = f"/orders/{order_id}/payment_actions/refunds"
+        data = self._data(self.call("getOrderRefunds", "GET", path, ok=(200,), v3=True))
+        return list(data) if isinstance(data, list) else []

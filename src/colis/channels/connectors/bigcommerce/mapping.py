@@ -19,9 +19,12 @@ from colis.channels.connectors.base import (
     ChannelLine,
     ChannelOrder,
     ChannelShipment,
+    NotSupported,
     OrderState,
     PermanentError,
     PushPackage,
+    RefundPackage,
+    money_places,
 )
 from colis.orders.status import OrderStatus
 
@@ -271,3 +274,104 @@ def shipment_matches(raw: Mapping[str, Any], package: PushPackage) -> bool:
         return True
     tracking = str(raw.get("tracking_number") or "")
     return bool(package.tracking_number) and tracking == package.tracking_number
+
+
+# -- refunds (Orders v3 payment actions) ------------------------------------------------------
+
+REASON_MAX = 1000  # an item's `reason`, at most
+
+
+def refund_reason(refund: RefundPackage) -> str:
+    """Each refunded item's reason: Colis's refund (`marker`, how an earlier attempt is found
+    again) and the reason written in Colis."""
+    reason = " ".join(refund.reason.split())
+    return (f"{refund.marker}: {reason}" if reason else refund.marker)[:REASON_MAX]
+
+
+def _number(amount: Decimal, currency: str) -> float:
+    # The v3 contract types money as a JSON number.
+    return float(money_places(amount, currency))
+
+
+def refund_items(refund: RefundPackage) -> list[dict[str, Any]]:
+    """The items of a refund quote and of the refund: each line as a PRODUCT by quantity (its
+    order product id), the shipping as an amount on the order's shipping address. Raises
+    NotSupported for a refund that names neither (BigCommerce refunds name their items)."""
+    reason = refund_reason(refund)
+    items: list[dict[str, Any]] = [
+        {
+            "item_type": "PRODUCT",
+            "item_id": int(line.external_line_id),
+            "quantity": line.quantity,
+            "reason": reason,
+        }
+        for line in refund.lines
+        if line.quantity > 0 and line.external_line_id.isascii() and line.external_line_id.isdigit()
+    ]
+    if refund.shipping_amount > 0:
+        address_id = (refund.order_refs or {}).get("order_address_id")
+        if not address_id:
+            raise PermanentError("The order has no BigCommerce shipping address to refund.")
+        items.append(
+            {
+                "item_type": "SHIPPING",
+                "item_id": int(address_id),
+                "amount": _number(refund.shipping_amount, refund.currency),
+                "reason": reason,
+            }
+        )
+    if not items:
+        raise NotSupported(
+            "Not sent: BigCommerce refunds name the items they are for, and this refund names "
+            "no line and no shipping; refund it in BigCommerce's control panel."
+        )
+    return items
+
+
+def refund_body(
+    refund: RefundPackage, items: list[dict[str, Any]], quote: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The refund request from its items and their quote: the money goes back by the first
+    refund method the quote offers. When Colis's amount is not the quote's (a partial amount
+    for a line), it is given as the merchant's own total, on a method with a single payment."""
+    methods = [m for m in quote.get("refund_methods") or () if isinstance(m, list) and m]
+    if not methods:
+        raise PermanentError("BigCommerce offers no way to refund this order.")
+    method = methods[0]
+    amount = money_places(refund.amount, refund.currency)
+    quoted = money_places(money(quote.get("total_refund_amount")), refund.currency)
+    payments = [
+        {
+            "provider_id": str(option.get("provider_id") or ""),
+            "amount": option.get("amount"),
+            "offline": bool(option.get("offline")),
+        }
+        for option in method
+    ]
+    body: dict[str, Any] = {"items": items, "payments": payments}
+    if amount != quoted:
+        if len(payments) != 1:
+            raise PermanentError(
+                f"BigCommerce quotes {quoted} {refund.currency} for these items and splits it "
+                f"over several payments; Colis refunds {amount}."
+            )
+        payments[0]["amount"] = float(amount)
+        tax = money(quote.get("total_refund_tax_amount"))
+        body["merchant_calculated_override"] = {
+            "total_amount": float(amount),
+            "total_tax": _number(min(tax, amount), refund.currency),
+        }
+    return body
+
+
+def matching_refund(
+    refunds: Sequence[Mapping[str, Any]], refund: RefundPackage
+) -> Mapping[str, Any] | None:
+    """The order's refund whose reason names this Colis refund (an earlier attempt), or
+    None."""
+    for found in refunds:
+        reasons = [str(found.get("reason") or "")]
+        reasons += [str(item.get("reason") or "") for item in found.get("items") or ()]
+        if any(r == refund.marker or r.startswith(refund.marker + ":") for r in reasons):
+            return found
+    return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,6 +27,9 @@ from colis.channels.connectors.http import TIMEOUT, Response, VendorHttp
 
 API_PATH = "/sell/fulfillment/v1"
 SCOPE = "https://api.ebay.com/oauth/api_scope/sell.fulfillment"
+# issueRefund takes a token of this scope only. It is minted on its own, so a seller who never
+# consented to it still imports and ships; only refunds are refused.
+FINANCES_SCOPE = "https://api.ebay.com/oauth/api_scope/sell.finances"
 
 # Limiter keys: one per eBay quota.
 QUOTA = "sell.fulfillment"
@@ -39,6 +43,7 @@ DAY_SECONDS = 86_400.0
 # Sell Fulfillment errorIds the connector reacts to.
 INVALID_ORDER_ID = 32100
 FULFILLMENT_EXISTS = 34500  # "Please use PUT operation for updating shipping fulfillment"
+REFUND_IN_PROGRESS = 34922  # "Refund can't be issued while previous refund is processing."
 
 
 def daily_quota(calls_per_day: int, day_seconds: float = DAY_SECONDS) -> tuple[float, int]:
@@ -82,6 +87,25 @@ def error_ids(body: str) -> set[int]:
     }
 
 
+class MemoryTokens:
+    """A token kept in this process only (the finances token: one per process and two hours
+    costs a few of the 50,000 daily refresh grants)."""
+
+    def __init__(self) -> None:
+        self._token: str | None = None
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> str | None:
+        with self._lock:
+            return self._token if self._token and time.monotonic() < self._until else None
+
+    def put(self, token: str, expires_in: float) -> None:
+        with self._lock:
+            # A minute early: a token about to expire is not sent.
+            self._token, self._until = token, time.monotonic() + max(0.0, expires_in - 60)
+
+
 class EbayClient:
     """One seller's eBay account. Thread-safe. Calls raise the ChannelError kinds; an access
     token eBay refuses (401) is replaced once and the call made once more."""
@@ -105,27 +129,33 @@ class EbayClient:
             limiter=SharedQuota(limiter, _quota_of),
             timeout=timeout,
         )
+        self.finance_tokens = MemoryTokens()
         self._refreshing = threading.Lock()
 
     # -- access token ----------------------------------------------------------------------
 
-    def access_token(self) -> str:
-        """The cached user access token, or a new one."""
-        return self.tokens.get() or self.refresh()
+    def _cache(self, scope: str) -> TokenCache:
+        return self.finance_tokens if scope == FINANCES_SCOPE else self.tokens
 
-    def refresh(self, *, stale: str | None = None) -> str:
+    def access_token(self, scope: str = SCOPE) -> str:
+        """The cached user access token for `scope`, or a new one."""
+        return self._cache(scope).get() or self.refresh(scope=scope)
+
+    def refresh(self, *, stale: str | None = None, scope: str = SCOPE) -> str:
         """A new access token from the refresh token, cached until it expires. With `stale`
         (the token eBay just refused), a token another thread fetched meanwhile is reused.
-        Raises PermanentError when eBay refuses the app's credentials or the refresh token."""
+        Raises PermanentError when eBay refuses the app's credentials, the refresh token or
+        the scope."""
+        tokens = self._cache(scope)
         with self._refreshing:
-            cached = self.tokens.get()
+            cached = tokens.get()
             if cached and stale is not None and cached != stale:
                 return cached
             basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
             form = {
                 "grant_type": "refresh_token",
                 "refresh_token": self.refresh_token,
-                "scope": SCOPE,
+                "scope": scope,
             }
             try:
                 answer = self.http.call(
@@ -151,21 +181,24 @@ class EbayClient:
             token = payload.get("access_token") if isinstance(payload, dict) else None
             if not token:
                 raise ChannelError("eBay's token answer has no access_token.", status=200)
-            self.tokens.put(str(token), float(payload.get("expires_in") or 7200))
+            tokens.put(str(token), float(payload.get("expires_in") or 7200))
             return str(token)
 
     # -- Sell Fulfillment ------------------------------------------------------------------
 
-    def call(self, operation: str, method: str, path: str, **kwargs: Any) -> Response:
-        """One Sell Fulfillment call with the bearer token (refreshed once on a 401)."""
-        token = self.access_token()
+    def call(
+        self, operation: str, method: str, path: str, *, scope: str = SCOPE, **kwargs: Any
+    ) -> Response:
+        """One Sell Fulfillment call with the bearer token of `scope` (refreshed once on a
+        401)."""
+        token = self.access_token(scope)
         extra = kwargs.pop("headers", None) or {}
         try:
             return self.http.call(
                 operation, method, path, headers=self._headers(token, extra), **kwargs
             )
         except AuthExpired:
-            token = self.refresh(stale=token)
+            token = self.refresh(stale=token, scope=scope)
             return self.http.call(
                 operation, method, path, headers=self._headers(token, extra), **kwargs
             )
@@ -199,6 +232,15 @@ class EbayClient:
         """createShippingFulfillment; the answer's Location header names the new one."""
         path = f"/order/{_segment(order_id)}/shipping_fulfillment"
         return self.call("createShippingFulfillment", "POST", path, json_body=body, ok=(201,))
+
+    def issue_refund(self, order_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """issueRefund: the answer's `Refund` ({"refundId", "refundStatus"})."""
+        path = f"/order/{_segment(order_id)}/issue_refund"
+        answer = self.call(
+            "issueRefund", "POST", path, scope=FINANCES_SCOPE, json_body=body, ok=(200,)
+        )
+        data = answer.json()
+        return data if isinstance(data, dict) else {}
 
 
 def _segment(value: str) -> str:

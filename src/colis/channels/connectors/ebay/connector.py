@@ -17,12 +17,14 @@ from colis.channels.connectors.base import (
     PermanentError,
     PushPackage,
     PushResult,
+    RefundPackage,
 )
 from colis.channels.connectors.ebay import mapping
 from colis.channels.connectors.ebay.client import (
     DAILY_CALLS,
     FULFILLMENT_EXISTS,
     QUOTA,
+    REFUND_IN_PROGRESS,
     TOKEN_DAILY_CALLS,
     TOKEN_QUOTA,
     EbayClient,
@@ -53,6 +55,8 @@ class EbayConnector(Connector):
     supports_webhooks: ClassVar[bool] = False
     supports_cancellation_push: ClassVar[bool] = False
     idempotent_push: ClassVar[bool] = False
+    # issueRefund (with a token of the sell.finances scope).
+    supports_refunds: ClassVar[bool] = True
     cancellation_sync_default: ClassVar[bool] = True
     # eBay limits calls per API and per day, not per operation: every Sell Fulfillment
     # operation takes from the QUOTA bucket, token refreshes from TOKEN_QUOTA.
@@ -167,6 +171,47 @@ class EbayConnector(Connector):
             request=mapping.fulfillment_body(package),
             response=dict(found),
         )
+
+    # -- refunds ---------------------------------------------------------------------------
+
+    def refund_push(self, refund: RefundPackage) -> PushResult:
+        """One issueRefund; the result's vendor_id is eBay's refund id. eBay refunds one at a
+        time per order: a refund refused because another is still processing is retried."""
+        order_id = _refund_order_id(refund)
+        body = mapping.refund_body(refund)
+        try:
+            answer = self.client.issue_refund(order_id, body)
+        except PermanentError as exc:
+            if REFUND_IN_PROGRESS in error_ids(exc.body):
+                raise ChannelError(str(exc), status=exc.status, body=exc.body) from exc
+            raise
+        if answer.get("refundStatus") == "FAILED" or not answer.get("refundId"):
+            raise PermanentError(
+                "eBay did not take the refund (refundStatus FAILED).",
+                status=200,
+                body=json.dumps(answer),
+            )
+        return PushResult(vendor_id=str(answer["refundId"]), request=body, response=answer)
+
+    def refund_find(self, refund: RefundPackage) -> PushResult | None:
+        """The refund an earlier attempt made, from getOrder's refunds (see
+        `mapping.matching_refund`), or None."""
+        order = self.client.get_order(_refund_order_id(refund))
+        if order is None:
+            return None
+        found = mapping.matching_refund(order, refund)
+        if found is None:
+            return None
+        refund_id, total = found
+        return PushResult(
+            vendor_id=refund_id,
+            request=mapping.refund_body(refund),
+            response={"refundId": refund_id, "amount": str(total)},
+        )
+
+
+def _refund_order_id(refund: RefundPackage) -> str:
+    return refund.order_external_id or str(refund.order_refs.get("order_id") or "")
 
 
 def _order_id(package: PushPackage) -> str:

@@ -18,6 +18,8 @@ from colis.channels.connectors.base import (
     ChannelShipment,
     OrderState,
     PushPackage,
+    RefundPackage,
+    money_places,
 )
 
 # eBay's name for "a carrier that is not in GeteBayDetails' list".
@@ -306,3 +308,98 @@ def order_from_ebay(
         shipments=tuple(shipment_from_fulfillment(f) for f in fulfillments or ()),
         refs=order_refs(order, fulfillments),
     )
+
+
+# -- refunds ---------------------------------------------------------------------------------
+
+# Return reasons that say the item was not what was sold: eBay's "not as described" family.
+NOT_AS_DESCRIBED = frozenset({"damaged", "defective", "wrong_item", "not_as_described"})
+COMMENT_LENGTH = 100  # issueRefund's `comment`, at most
+# Refund states that gave nothing back (an attempt that failed is no refund to find).
+FAILED_REFUNDS = frozenset({"FAILED"})
+
+
+def refund_reason(refund: RefundPackage) -> str:
+    """The ReasonForRefundEnum value for a refund: the item was not as described (damaged,
+    defective, wrong item) whether or not it came back; a return for another reason is the
+    buyer's return; a refund of shipping alone passes on a shipping discount; words saying
+    the parcel never came are an item not received; anything else an adjustment."""
+    stated = refund.reason.strip().lower()
+    if NOT_AS_DESCRIBED & {*refund.return_reasons, stated}:
+        return "ITEM_NOT_AS_DESCRIBED"
+    if refund.return_reasons:
+        return "BUYER_RETURN"
+    if "not received" in stated or "not_received" in stated or "never arrived" in stated:
+        return "ITEM_NOT_RECEIVED"
+    if not refund.lines and refund.shipping_amount and refund.shipping_amount >= refund.amount:
+        return "SHIPPING_DISCOUNT"
+    return "OTHER_ADJUSTMENT"
+
+
+def _simple_amount(value: Decimal, currency: str) -> dict[str, str]:
+    return {"value": str(money_places(value, currency)), "currency": currency}
+
+
+def refund_body(refund: RefundPackage) -> dict[str, Any]:
+    """The issueRefund body. Per line item (`refundItems`) when the refund names each line's
+    money and nothing else (eBay takes shipping only in an order-level amount); else one
+    `orderLevelRefundAmount` for the whole refund."""
+    body: dict[str, Any] = {
+        "reasonForRefund": refund_reason(refund),
+        "comment": refund_comment(refund),
+    }
+    lines_total = sum((line.amount for line in refund.lines), Decimal(0))
+    per_line = (
+        bool(refund.lines)
+        and all(line.amount > 0 for line in refund.lines)
+        and not refund.shipping_amount
+        and money_places(lines_total, refund.currency)
+        == money_places(refund.amount, refund.currency)
+    )
+    if per_line:
+        body["refundItems"] = [
+            {
+                "lineItemId": line.external_line_id,
+                "refundAmount": _simple_amount(line.amount, refund.currency),
+            }
+            for line in refund.lines
+        ]
+    else:
+        body["orderLevelRefundAmount"] = _simple_amount(refund.amount, refund.currency)
+    return body
+
+
+def refund_comment(refund: RefundPackage) -> str:
+    """What the buyer and the seller see with the refund: Colis's refund and its reason."""
+    reason = " ".join(refund.reason.split())
+    text = f"{refund.marker}: {reason}" if reason else refund.marker
+    return text[:COMMENT_LENGTH]
+
+
+def refunds_on_order(order: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The refunds an eBay order shows (order-level in `paymentSummary.refunds`, per line in
+    `lineItems[].refunds`), by refund id, each with its whole amount; failed ones left out."""
+    found: dict[str, Decimal] = {}
+    for refund in (order.get("paymentSummary") or {}).get("refunds") or ():
+        if refund.get("refundStatus") in FAILED_REFUNDS:
+            continue
+        key = str(refund.get("refundId") or refund.get("refundReferenceId") or "")
+        if key:
+            found[key] = found.get(key, Decimal(0)) + amount(refund.get("amount"))
+    for item in order.get("lineItems") or ():
+        for refund in item.get("refunds") or ():
+            key = str(refund.get("refundId") or refund.get("refundReferenceId") or "")
+            if key:
+                found[key] = found.get(key, Decimal(0)) + amount(refund.get("amount"))
+    return found
+
+
+def matching_refund(order: Mapping[str, Any], refund: RefundPackage) -> tuple[str, Decimal] | None:
+    """The refund on the eBay order that an earlier attempt of `refund` made: eBay keeps no
+    comment to recognise it by, so it is one of the same amount that no other Colis refund of
+    the order accounts for (oldest first)."""
+    wanted = money_places(refund.amount, refund.currency)
+    for key, total in refunds_on_order(order).items():
+        if key not in refund.claimed and money_places(total, refund.currency) == wanted:
+            return key, total
+    return None

@@ -25,6 +25,7 @@ from colis.channels.connectors.base import (
     PermanentError,
     PushPackage,
     PushResult,
+    RefundPackage,
     WebhookNotice,
     WebhookRefused,
 )
@@ -169,6 +170,34 @@ mutation ColisOrderCancel($orderId: ID!, $reason: OrderCancelReason!, $staffNote
   }
 }
 """
+REFUND_FIELDS = "id note createdAt totalRefundedSet { shopMoney { amount currencyCode } }"
+REFUND_CONTEXT_QUERY = (
+    """
+query ColisRefundContext($id: ID!) {
+  order(id: $id) {
+    id
+    transactions(first: 50) {
+      id kind status gateway amountSet { shopMoney { amount } } parentTransaction { id }
+    }
+    refunds(first: 100) { """
+    + REFUND_FIELDS
+    + """ }
+  }
+}
+"""
+)
+REFUND_CREATE = (
+    """
+mutation ColisRefundCreate($input: RefundInput!) {
+  refundCreate(input: $input) {
+    refund { """
+    + REFUND_FIELDS
+    + """ }
+    userErrors { field message }
+  }
+}
+"""
+)
 
 
 class ShopifyConnector(Connector):
@@ -187,6 +216,8 @@ class ShopifyConnector(Connector):
     supports_webhooks: ClassVar[bool] = True
     supports_cancellation_push: ClassVar[bool] = True
     idempotent_push: ClassVar[bool] = False
+    # refundCreate, the money going back through the order's own payments.
+    supports_refunds: ClassVar[bool] = True
     cancellation_sync_default: ClassVar[bool] = True
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = {}
 
@@ -342,6 +373,38 @@ class ShopifyConnector(Connector):
             request=variables,
             response=answer,
         )
+
+    # -- refunds ----------------------------------------------------------------------------------
+
+    def _refund_context(self, refund: RefundPackage) -> dict[str, Any]:
+        order_id = mapping.order_gid(refund.order_external_id)
+        data = self.client.execute("refund_context", REFUND_CONTEXT_QUERY, {"id": order_id})
+        if data["order"] is None:
+            raise PermanentError(f"Shopify has no order {order_id}.")
+        return dict(data["order"])
+
+    def refund_push(self, refund: RefundPackage) -> PushResult:
+        """One refundCreate: the lines and shipping refunded, the money through the order's
+        payments as they stand now. Raises PermanentError with Shopify's userErrors."""
+        order = self._refund_context(refund)
+        variables = {"input": mapping.refund_input(refund, str(order["id"]), order["transactions"])}
+        answer = self.client.execute("refundCreate", REFUND_CREATE, variables)["refundCreate"]
+        answer = answer or {}
+        problems = [str(e.get("message")) for e in answer.get("userErrors") or []]
+        if problems or not answer.get("refund"):
+            raise PermanentError(
+                "Shopify refused the refund: " + ("; ".join(problems) or "no refund"),
+                body=json.dumps(answer),
+            )
+        return PushResult(vendor_id=str(answer["refund"]["id"]), request=variables, response=answer)
+
+    def refund_find(self, refund: RefundPackage) -> PushResult | None:
+        """The order's refund whose note names this one (an earlier attempt), or None."""
+        order = self._refund_context(refund)
+        found = mapping.matching_refund(order.get("refunds") or [], refund)
+        if found is None:
+            return None
+        return PushResult(vendor_id=str(found["id"]), response={"refund": dict(found)})
 
     # -- webhooks ---------------------------------------------------------------------------------
 

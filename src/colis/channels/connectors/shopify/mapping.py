@@ -19,6 +19,8 @@ from colis.channels.connectors.base import (
     OrderState,
     PermanentError,
     PushPackage,
+    RefundPackage,
+    money_places,
 )
 
 # Payment states in which the order may ship. AUTHORIZED counts: Shopify shops that capture on
@@ -275,6 +277,103 @@ def webhook_order_ids(topic: str, payload: Any) -> tuple[str, ...]:
     if isinstance(payload.get("id"), int):
         return (order_gid(str(payload["id"])),)
     return ()
+
+
+# -- refunds ---------------------------------------------------------------------------------
+
+# Payments a refund goes back through: money taken in one step (SALE) or captured.
+REFUNDABLE_KINDS = frozenset({"SALE", "CAPTURE"})
+NOTE_LENGTH = 255
+
+
+def refund_note(refund: RefundPackage) -> str:
+    """The refund's note on Shopify: Colis's refund (`marker`, how an earlier attempt is found
+    again) and its reason."""
+    reason = " ".join(refund.reason.split())
+    return (f"{refund.marker}: {reason}" if reason else refund.marker)[:NOTE_LENGTH]
+
+
+def _amount(node: Mapping[str, Any] | None) -> Decimal:
+    return money(node)
+
+
+def refund_transactions(
+    order_id: str, transactions: Sequence[Mapping[str, Any]], refund: RefundPackage
+) -> list[dict[str, Any]]:
+    """REFUND transactions for the refund's money, taken from the order's successful payments
+    (sales and captures) in turn, each up to what is left of it after earlier refunds. Raises
+    PermanentError when the payments hold less than the refund."""
+    refunded: dict[str, Decimal] = {}
+    for tx in transactions:
+        parent = (tx.get("parentTransaction") or {}).get("id")
+        if tx.get("kind") == "REFUND" and tx.get("status") == "SUCCESS" and parent:
+            refunded[str(parent)] = refunded.get(str(parent), Decimal(0)) + _amount(
+                tx.get("amountSet")
+            )
+    need = money_places(refund.amount, refund.currency)
+    chosen: list[dict[str, Any]] = []
+    for tx in transactions:
+        if need <= 0:
+            break
+        if tx.get("kind") not in REFUNDABLE_KINDS or tx.get("status") != "SUCCESS":
+            continue
+        left = _amount(tx.get("amountSet")) - refunded.get(str(tx["id"]), Decimal(0))
+        take = min(need, left)
+        if take <= 0:
+            continue
+        chosen.append(
+            {
+                "orderId": order_id,
+                "parentId": str(tx["id"]),
+                "amount": str(money_places(take, refund.currency)),
+                "gateway": str(tx.get("gateway") or ""),
+                "kind": "REFUND",
+            }
+        )
+        need -= take
+    if need > 0:
+        raise PermanentError(
+            f"Shopify's payments on this order leave less than {refund.amount} {refund.currency} "
+            "to refund."
+        )
+    return chosen
+
+
+def refund_input(
+    refund: RefundPackage, order_id: str, transactions: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The RefundInput of `refundCreate`. Lines are refunded without restocking: stock is
+    Colis's, and a return restocks it here, by its inspection; the money goes back through the
+    order's payments (without transactions Shopify would record a refund that pays nothing)."""
+    body: dict[str, Any] = {
+        "orderId": order_id,
+        "note": refund_note(refund),
+        "notify": refund.notify_buyer,
+        "refundLineItems": [
+            {
+                "lineItemId": line.external_line_id,
+                "quantity": line.quantity,
+                "restockType": "NO_RESTOCK",
+            }
+            for line in refund.lines
+            if line.quantity > 0
+        ],
+        "transactions": refund_transactions(order_id, transactions, refund),
+    }
+    if refund.shipping_amount > 0:
+        body["shipping"] = {"amount": str(money_places(refund.shipping_amount, refund.currency))}
+    return body
+
+
+def matching_refund(
+    refunds: Iterable[Mapping[str, Any]], refund: RefundPackage
+) -> Mapping[str, Any] | None:
+    """The order's refund whose note names this Colis refund (an earlier attempt), or None."""
+    for found in refunds:
+        note = str(found.get("note") or "")
+        if note == refund.marker or note.startswith(refund.marker + ":"):
+            return found
+    return None
 
 
 def _nodes(connection: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
