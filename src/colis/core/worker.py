@@ -111,7 +111,7 @@ def _housekeeping(worker_id: str, started: threading.Event, stop: threading.Even
 PUMP_IDLE_SECONDS = 0.5
 # After a batch that drained the queue, wait this long so a trickle of rows is claimed a few at a
 # time rather than one by one (each claim and prepare costs the same queries for 1 row or 200).
-PUMP_LINGER_SECONDS = 0.2
+PUMP_LINGER_SECONDS = 0.5
 PUMP_BATCH = 200
 
 
