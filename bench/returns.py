@@ -34,8 +34,6 @@ from tracking_import import (  # noqa: E402
     timed,
 )
 
-TARGET = 100  # returns/s, each five transactions
-
 
 def ship_all(numbers: list[str]) -> None:
     from colis.core.actor import Actor
@@ -226,7 +224,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     rate, raw_rate = n / run_s, n / raw_s
     print(f"  returns  {rate:8.0f} returns/s ({5 * rate:.0f} steps/s) = {rate / raw_rate:6.1%} "
-          f"of raw, 5 tx/return ({raw_rate:.0f}/s)  target {TARGET}")  # fmt: skip
+          f"of raw, 5 tx/return ({raw_rate:.0f}/s)")  # fmt: skip
 
 
 if __name__ == "__main__":
