@@ -405,13 +405,10 @@ def returns_close(request: HttpRequest, return_id: Id) -> Any:
     return _read(return_id, who)
 
 
-@router.post("/{return_id}/refund", response=CREATED, summary="Refund the buyer for a return")
-def returns_refund(request: HttpRequest, return_id: Id, body: RefundIn) -> Any:
-    who = require(request, REFUNDS_WRITE)
-    rma = return_get(return_id=return_id)
+def _refund(order_id: int, return_id: int | None, body: RefundIn, who: Actor) -> Any:
     refund = refund_create(
-        order_id=rma.order_id,
-        return_id=rma.pk,
+        order_id=order_id,
+        return_id=return_id,
         amount=body.amount,
         currency=body.currency,
         shipping_amount=body.shipping_amount,
@@ -421,6 +418,13 @@ def returns_refund(request: HttpRequest, return_id: Id, body: RefundIn) -> Any:
         actor=who,
     )
     return Status(201, refund_out(refund))
+
+
+@router.post("/{return_id}/refund", response=CREATED, summary="Refund the buyer for a return")
+def returns_refund(request: HttpRequest, return_id: Id, body: RefundIn) -> Any:
+    who = require(request, REFUNDS_WRITE)
+    rma = return_get(return_id=return_id)
+    return _refund(rma.order_id, rma.pk, body, who)
 
 
 @router.post("/{return_id}/exchange", response=CREATED, summary="Create the replacement order")
@@ -465,14 +469,4 @@ def orders_refunds(request: HttpRequest, order_id: Id) -> Any:
 @order_router.post("/{order_id}/refunds", response=CREATED, summary="Refund an order")
 def orders_refund(request: HttpRequest, order_id: Id, body: RefundIn) -> Any:
     who = require(request, REFUNDS_WRITE)
-    refund = refund_create(
-        order_id=order_id,
-        amount=body.amount,
-        currency=body.currency,
-        shipping_amount=body.shipping_amount,
-        lines=body.to_lines(),
-        reason=body.reason,
-        notify_customer=body.notify_customer,
-        actor=who,
-    )
-    return Status(201, refund_out(refund))
+    return _refund(order_id, None, body, who)

@@ -166,6 +166,18 @@ def channel_pushes_prepare(messages: Sequence[OutboxMessage]) -> None:
                 key=m.idempotency_key, channel=channel, direction="push", operation=operation,
                 state=SyncState.PENDING, order_id=order.pk, shipment_id=sid,
                 outbox_message_id=m.pk, created_at=now, updated_at=now))  # fmt: skip
+    sync_records_open(messages, new_records, pushes, now)
+
+
+def sync_records_open(
+    messages: Sequence[OutboxMessage],
+    new_records: list[SyncRecord],
+    pushes: dict[int, Any],
+    now: Any,
+) -> None:
+    """Create the batch's pending sync records (a record from an earlier try is kept) and count
+    an attempt on each live one before any vendor call, so a retry knows it was tried (`tried`)
+    and asks the vendor first. Hands each message its prepared push."""
     if new_records:
         SyncRecord.objects.bulk_create(new_records, ignore_conflicts=True)
         records = {r.key: r for r in SyncRecord.objects.filter(

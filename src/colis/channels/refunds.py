@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
 from colis.channels.connectors.base import (
@@ -23,7 +22,7 @@ from colis.channels.connectors.base import (
     RefundPackage,
 )
 from colis.channels.models import Channel, ChannelOrder, SyncRecord, SyncState
-from colis.channels.pushing import _call, _set, _skip, _succeeded
+from colis.channels.pushing import _call, _set, _skip, _succeeded, sync_records_open
 from colis.core.models import OutboxMessage
 from colis.core.outbox import PermanentFailure
 
@@ -106,21 +105,7 @@ def channel_refunds_prepare(messages: Sequence[OutboxMessage]) -> None:
                 key=m.idempotency_key, channel=channel, direction="push", operation=OPERATION,
                 state=SyncState.PENDING, order_id=order.pk, outbox_message_id=m.pk,
                 request={"refund_id": refund.pk}, created_at=now, updated_at=now))  # fmt: skip
-    if new_records:
-        SyncRecord.objects.bulk_create(new_records, ignore_conflicts=True)
-        records = {r.key: r for r in SyncRecord.objects.filter(
-            key__in=[r.key for r in new_records])}  # fmt: skip
-        live = [r.pk for r in records.values()
-                if r.state not in (SyncState.SUCCEEDED, SyncState.SKIPPED)]  # fmt: skip
-        SyncRecord.objects.filter(pk__in=live).update(attempts=F("attempts") + 1, updated_at=now)
-        for m in messages:
-            record = records.get(m.idempotency_key)
-            if record is not None:
-                pushes[m.pk].record = record
-                pushes[m.pk].tried = record.attempts > 0
-                record.attempts += 1
-    for m in messages:
-        m.prepared = pushes[m.pk]
+    sync_records_open(messages, new_records, pushes, now)
 
 
 def channel_refund_deliver(message: OutboxMessage) -> Callable[[], None] | None:

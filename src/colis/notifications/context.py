@@ -140,17 +140,7 @@ def email_context(
             "discount_total": money(order.discount_total),
             "total": money(order.total),
             "shipping_address": {
-                k: str(address.get(k, "") or "")
-                for k in (
-                    "name",
-                    "company",
-                    "line1",
-                    "line2",
-                    "city",
-                    "region",
-                    "postal_code",
-                    "country",
-                )
+                k: str(address.get(k, "") or "") for k in _ADDRESS_KEYS if k != "phone"
             },
         },
         "items": items,
