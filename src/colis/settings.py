@@ -72,6 +72,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "django_htmx",
     "django_tasks",
     "django_tasks_db",
     "colis.core",
@@ -91,11 +94,19 @@ INSTALLED_APPS = [
     "colis.web",
 ]
 
-# The API authenticates each call by its bearer token: no sessions, cookies or CSRF here.
+# The API authenticates each call by its bearer token (its views are CSRF-exempt and never
+# read the session); the merchant UI under /app/ signs in with a session and checks CSRF.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "colis.api.middleware.ApiGuardMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "colis.web.middleware.UserLanguageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "colis.urls"
@@ -110,6 +121,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "colis.web.context.app_context",
             ]
         },
     }
@@ -129,6 +141,26 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
 USE_I18N = True
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+# The merchant UI's French comes from the .po files in colis/web/locale/<area>/; they are
+# compiled into the data folder when the application starts (colis.web.i18n).
+LOCALE_PATHS = [str(HOME / "locale" / area) for area in ("core", "orders", "order", "settings")]
+
+# The merchant UI: sessions in the database, cookies that scripts cannot read.
+LOGIN_URL = "/app/login/"
+SESSION_COOKIE_NAME = "colis_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BASE_URL.startswith("https://")
+CSRF_COOKIE_NAME = "colis_csrftoken"
+X_FRAME_OPTIONS = "DENY"
+
+# Static files (the UI's CSS and scripts, htmx from the django-htmx package) are served by the
+# application itself through WhiteNoise, straight from the packages: no collectstatic step.
+STATIC_URL = "/static/"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # The bulk endpoint takes up to 1,000 orders; anything above this is refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

@@ -1,5 +1,6 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from colis.api.main import api
 from colis.api.middleware import error_response
@@ -7,7 +8,9 @@ from colis.api.middleware import error_response
 urlpatterns = [
     path("api/v1/", api.urls),
     path("portal/", include("colis.web.portal")),
+    path("app/", include("colis.web.urls")),
     path("returns/", include("colis.web.returns_portal")),
+    path("", RedirectView.as_view(url="/app/", permanent=False)),
 ]
 
 

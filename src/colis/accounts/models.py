@@ -24,6 +24,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     name = models.CharField(max_length=200, blank=True, default="")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
+    # The merchant UI's language for this user (blank: the browser's, then the shop's).
+    language = models.CharField(max_length=10, blank=True, default="")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
