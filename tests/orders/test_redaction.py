@@ -27,7 +27,7 @@ from colis.orders.models import Order, OrderLine
 from colis.orders.redaction import orders_due_for_redaction, orders_redact
 from colis.orders.retention import orders_redact_task, redaction_schedule
 from colis.orders.services import order_shipping_address_set
-from colis.returns.models import Return
+from colis.returns.models import Return, ReturnLine
 from colis.returns.services import ReturnLineDraft, return_cancel, return_create
 from tests.channels.helpers import amazon_channel, ship, vendor_order
 from tests.factories import ACTOR, ADDRESS_FR, ADDRESS_US, order_body
@@ -151,6 +151,26 @@ def test_an_open_return_holds_the_data_until_it_is_closed(api, amazon, no_window
     assert redact(31) == [order.number]
     rma.refresh_from_db()
     assert rma.note == "" and rma.state == "cancelled"
+
+
+def test_the_buyers_notes_on_return_lines_go_too(api, amazon, no_window):
+    # given a return whose line the buyer explained in their own words, then closed
+    order = delivered(api, imported(amazon))
+    rma = return_create(
+        order_id=order.pk,
+        lines=[ReturnLineDraft(sku="BAR-A", quantity=1, reason="other",
+                               note="Gift for Camille Martin, 12 rue des Lilas; she has one")],
+        source="buyer",
+        notify_customer=False,
+        actor=ACTOR,
+    )  # fmt: skip
+    return_cancel(return_id=rma.pk, actor=ACTOR)
+    # when its retention has run out
+    assert redact(31) == [order.number]
+    # then the line's note is gone, its SKU, quantity and reason stay
+    line = ReturnLine.objects.get(rma=rma)
+    assert line.note == ""
+    assert (line.sku, line.quantity, line.reason) == ("BAR-A", 1, "other")
 
 
 def test_orders_still_to_ship_are_never_redacted_and_cancelled_ones_go(api, shop, no_window):
@@ -287,6 +307,29 @@ def test_copies_go_too_sent_emails_address_events_and_notes(api, shop, inbox, no
     assert api.get(f"{ORDERS}/{order.pk}").json()["note"] == "[redacted]"
 
 
+def test_a_refused_email_leaves_no_address_behind(api, shop, inbox, no_window):  # noqa: F811
+    # given an order whose buyer's mail server refused the shipping confirmation
+    import json
+
+    Shop.objects.filter(pk=1).update(retention_days=90)
+    order = Order.objects.get(
+        pk=api.post(ORDERS, order_body([("BAR-A", 1)], email="nobody@example.com")).json()["id"]
+    )
+    delivered(api, order)
+    while outbox_pump(worker_id="w1"):
+        pass
+    failed = OutboxMessage.objects.filter(order_id=order.pk, kind="customer_email", status="failed")
+    assert failed and all("nobody@example.com" in m.last_error for m in failed)
+    assert Event.objects.filter(order_id=order.pk, kind="outbox_failed").exists()
+    # when its retention has run out
+    assert redact(91) == [order.number]
+    # then neither the outbox nor the timeline still holds the address
+    for message in OutboxMessage.objects.filter(order_id=order.pk):
+        assert "nobody@example.com" not in message.last_error + json.dumps(message.payload)
+    for event in Event.objects.filter(order_id=order.pk):
+        assert "nobody@example.com" not in json.dumps(event.data), event.kind
+
+
 def test_channel_orders_never_imported_lose_the_buyer_after_the_channels_days(amazon):
     # given an order Amazon fulfils itself: kept aside, never imported
     channel_orders_ingest(channel=amazon, orders=[vendor_order(merchant_fulfilled=False)])
@@ -331,3 +374,24 @@ def test_the_daily_job_is_queued_once_a_day_and_redacts(api, amazon, no_window):
 def test_without_any_rule_the_job_queues_nothing(shop):
     assert redaction_schedule() is False
     assert not DBTaskResult.objects.exists()
+
+
+def test_an_ebay_record_keeps_no_trace_of_the_buyer_once_redacted() -> None:
+    # the eBay record of an order as the import keeps it: buyer, addresses, the buyer's username
+    import json
+
+    from colis.channels.connectors.ebay.mapping import order_from_ebay
+    from colis.channels.records import order_to_data
+    from colis.orders.redaction import channel_data_redact
+    from tests.channels.connectors.test_ebay_mapping import FULFILLMENTS
+    from tests.channels.connectors.test_ebay_mapping import ORDER as EBAY_ORDER
+
+    data = order_to_data(order_from_ebay(EBAY_ORDER, FULFILLMENTS))
+    assert "kjwalker_22" in json.dumps(data)
+    # when redacted, then none of it is left, and the push references stay
+    redacted = channel_data_redact(data)
+    text = json.dumps(redacted)
+    for trace in ("kjwalker_22", "Kate Walker", "1201 3rd Ave"):
+        assert trace not in text, trace
+    assert redacted["refs"]["order_id"] == "04-11385-72953"
+    assert redacted["refs"]["line_items"] == data["refs"]["line_items"]

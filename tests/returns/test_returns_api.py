@@ -536,3 +536,72 @@ def test_integrators_subscribed_to_return_events_get_them(api, shipped):
         if m.payload["event"].startswith(("return.", "refund."))
     ]
     assert events == ["return.requested", "refund.created"]
+
+
+def test_a_receipt_by_line_id_goes_to_that_order_line_whatever_the_return_lines_ids(
+    api, shipped, location
+):
+    # a return whose lines' own ids may equal other order lines' ids (separate sequences)
+    by_sku = {ln["sku"]: ln["id"] for ln in shipped["lines"]}
+    rma = api.post(RETURNS, {"order_id": shipped["id"], "lines": [
+        {"sku": "BAR-B", "quantity": 1, "reason": "damaged"},
+        {"sku": "BAR-A", "quantity": 1, "reason": "damaged"}]}).json()  # fmt: skip
+    api.post(f"{RETURNS}/{rma['id']}/approve")
+    ids = {ln["sku"]: ln["id"] for ln in rma["lines"]}
+    top = max(ReturnLine.objects.order_by("-pk").values_list("pk", flat=True)[0], by_sku["BAR-A"])
+    ReturnLine.objects.filter(pk=ids["BAR-A"]).update(id=top + 1000)
+    ReturnLine.objects.filter(pk=ids["BAR-B"]).update(id=by_sku["BAR-A"])
+    # when the BAR-A unit arrives, named by its order line
+    response = api.post(f"{RETURNS}/{rma['id']}/receive", {"location_id": location.pk, "lines": [
+        {"line_id": by_sku["BAR-A"], "quantity": 1, "condition": "resellable"}]})  # fmt: skip
+    assert response.status_code == 200, response.content
+    # then BAR-A is in, not BAR-B
+    got = {ln["sku"]: ln["received"] for ln in response.json()["lines"]}
+    assert got == {"BAR-A": 1, "BAR-B": 0}
+
+
+def test_damaged_or_defective_units_are_never_restocked_for_sale(api, shipped, location):
+    rid = api.post(RETURNS, {"order_id": shipped["id"], "lines": [
+        {"sku": "BAR-A", "quantity": 2, "reason": "damaged"}]}).json()["id"]  # fmt: skip
+    api.post(f"{RETURNS}/{rid}/approve")
+    before = snapshot()
+    for condition in ("damaged", "defective"):
+        response = api.post(f"{RETURNS}/{rid}/receive", {"location_id": location.pk, "lines": [
+            {"sku": "BAR-A", "quantity": 1, "condition": condition,
+             "disposition": "restock"}]})  # fmt: skip
+        assert response.status_code == 422, response.content
+        assert response.json()["code"] == "invalid_receipt"
+        assert "lines.0.disposition" in response.json()["fields"]
+    assert snapshot() == before
+    api.post(f"{RETURNS}/{rid}/receive", {"location_id": location.pk, "lines": [
+        {"sku": "BAR-A", "quantity": 1}]})  # fmt: skip
+    bad = {"sku": "BAR-A", "quantity": 1, "condition": "defective", "disposition": "restock"}
+    inspected = api.post(f"{RETURNS}/{rid}/inspect", {"lines": [bad]})
+    assert inspected.status_code == 422 and inspected.json()["code"] == "invalid_receipt"
+
+
+def test_an_exchange_for_a_closed_return_does_not_wait_for_units_that_will_not_come(
+    api, shipped, location
+):
+    rid = api.post(RETURNS, {"order_id": shipped["id"], "lines": [
+        {"sku": "BAR-A", "quantity": 2, "reason": "size_or_fit"}]}).json()["id"]  # fmt: skip
+    api.post(f"{RETURNS}/{rid}/approve")
+    api.post(f"{RETURNS}/{rid}/receive", {"location_id": location.pk, "lines": [
+        {"sku": "BAR-A", "quantity": 1, "condition": "resellable"}]})  # fmt: skip
+    api.post(f"{RETURNS}/{rid}/restock")
+    assert api.post(f"{RETURNS}/{rid}/close").json()["state"] == "closed"
+    made = api.post(f"{RETURNS}/{rid}/exchange", {"lines": [{"sku": "BAR-B", "quantity": 1}]})
+    assert made.status_code == 201, made.content
+    assert made.json()["return"]["exchange_waits_for_items"] is False
+    exchange = api.get(f"{ORDERS}/{made.json()['order_id']}").json()
+    assert [h for f in exchange["fulfillment_orders"] for h in f["holds"]] == []
+
+
+def test_an_exchange_of_an_order_with_a_long_number_gets_a_number_that_fits(api, shop):
+    order = api.post(ORDERS, order_body([("BAR-A", 1)], number="N" * 64)).json()
+    ship(api, order)
+    rid = api.post(RETURNS, {"order_id": order["id"], "lines": [
+        {"sku": "BAR-A", "quantity": 1, "reason": "size_or_fit"}]}).json()["id"]  # fmt: skip
+    made = api.post(f"{RETURNS}/{rid}/exchange", {"lines": [{"sku": "BAR-B", "quantity": 1}]})
+    assert made.status_code == 201, made.content
+    assert 0 < len(made.json()["order_number"]) <= 64

@@ -12,13 +12,14 @@ Redaction blanks the buyer's name, email, phone and the order's note, and every 
 addresses but the country and the region (what tax and accounting reports need: VAT by
 country, sales tax by state or province). Order numbers, lines, SKUs, amounts, dates, shipments
 and the stock ledger stay as they are. The copies go too: the channel's record of the order,
-return notes, the recipient of buyer emails already sent, and addresses and contact details
-kept in timeline events. Each order is redacted once (`Order.redacted_at`), with an
-`order_redacted` event.
+return notes (the return's and its lines'), the recipient of buyer emails already sent, and
+addresses and contact details kept in timeline events. Each order is redacted once
+(`Order.redacted_at`), with an `order_redacted` event.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,7 +39,7 @@ from colis.fulfillment.models import Shipment
 from colis.fulfillment.status import PACKED
 from colis.orders.models import Order, OrderLine
 from colis.orders.status import OrderStatus
-from colis.returns.models import Return
+from colis.returns.models import Return, ReturnLine
 from colis.returns.selectors import OPEN_STATES, SHIPPED_STATES
 
 BATCH = 500
@@ -47,8 +48,9 @@ ADDRESS_KEYS = (
 )  # fmt: skip
 # Kept for tax and accounting: VAT is due by country, sales tax by US state or province.
 KEPT_ADDRESS_KEYS = ("country", "region")
-# Contact details as events and channel records name them.
-PERSONAL_KEYS = frozenset({"email", "phone", "buyer_name"})
+# Contact details as events and channel records name them (eBay's refs keep the buyer's
+# username).
+PERSONAL_KEYS = frozenset({"email", "phone", "buyer_name", "buyer_username"})
 ORDER_FIELDS = (
     "email", "phone", "buyer_name", "note", "shipping_address", "billing_address",
     "redacted_at", "updated_at",
@@ -288,6 +290,7 @@ def _batch_redact(due: list[DueOrder], now: datetime, rules: Rules, actor: Actor
         orders = [locked[d.order_id] for d in still]
         if not orders:
             return []
+        emails = {order.pk: order.email for order in orders}
         for order in orders:
             order.email = order.phone = order.buyer_name = order.note = ""
             order.shipping_address = address_redact(order.shipping_address) or {}
@@ -295,7 +298,7 @@ def _batch_redact(due: list[DueOrder], now: datetime, rules: Rules, actor: Actor
             order.redacted_at = order.updated_at = now
         Order.objects.bulk_update(orders, ORDER_FIELDS)
         ids = [o.pk for o in orders]
-        _copies_redact(ids)
+        _copies_redact(ids, emails)
         events_insert(
             [
                 event_row(
@@ -313,24 +316,47 @@ def _batch_redact(due: list[DueOrder], now: datetime, rules: Rules, actor: Actor
     return still
 
 
-def _copies_redact(order_ids: list[int]) -> None:
-    """The buyer's data wherever else these orders kept it."""
+def _words_scrub(value: Any, words: set[str]) -> Any:
+    """`value` (JSON) with every occurrence of `words` (any case) taken out of its strings."""
+    if isinstance(value, str):
+        for word in words:
+            value = re.sub(re.escape(word), "", value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _words_scrub(v, words) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_words_scrub(v, words) for v in value]
+    return value
+
+
+def _copies_redact(order_ids: list[int], emails: Mapping[int, str]) -> None:
+    """The buyer's data wherever else these orders kept it. `emails`: each order's email as it
+    was, also taken out of delivery errors (a mail server's refusal names the recipient)."""
     records = list(ChannelOrderRow.objects.filter(order_id__in=order_ids).only("pk", "data"))
     for record in records:
         record.data = channel_data_redact(record.data or {})
     ChannelOrderRow.objects.bulk_update(records, ["data"])
     Return.objects.filter(order_id__in=order_ids).exclude(note="").update(note="")
+    # The buyer's own words on each line (the returns page's "note").
+    ReturnLine.objects.filter(rma__order_id__in=order_ids).exclude(note="").update(note="")
+    known: dict[int, set[str]] = {pk: {e} if e else set() for pk, e in emails.items()}
+    for order_id, to in OutboxMessage.objects.filter(
+        order_id__in=order_ids, kind="customer_email"
+    ).values_list("order_id", "payload__to"):
+        if isinstance(to, str) and to:
+            known.setdefault(order_id, set()).add(to)
     sent = list(
         OutboxMessage.objects.filter(
             order_id__in=order_ids, kind="customer_email", status__in=SENT_EMAIL_STATES
-        ).only("pk", "payload")
+        ).only("pk", "order_id", "payload", "last_error")
     )
     for message in sent:
         message.payload = {**message.payload, "to": ""}
-    OutboxMessage.objects.bulk_update(sent, ["payload"])
+        message.last_error = _words_scrub(message.last_error, known.get(message.order_id, set()))
+    OutboxMessage.objects.bulk_update(sent, ["payload", "last_error"])
     changed = []
-    for event in Event.objects.filter(order_id__in=order_ids).only("pk", "data"):
-        scrubbed = personal_data_scrub(event.data)
+    for event in Event.objects.filter(order_id__in=order_ids).only("pk", "order_id", "data"):
+        scrubbed = _words_scrub(personal_data_scrub(event.data), known.get(event.order_id, set()))
         if scrubbed != event.data:
             event.data = scrubbed
             changed.append(event)

@@ -30,6 +30,12 @@ EXCHANGEABLE = frozenset(
 )
 
 
+def _exchange_number(return_number: str) -> str | None:
+    """`<return>-X`; None (a generated number) when that would not fit an order number."""
+    number = f"{return_number}-X"
+    return number if len(number) <= Order._meta.get_field("number").max_length else None
+
+
 def return_exchange_create(
     *,
     return_id: int,
@@ -73,7 +79,7 @@ def return_exchange_create(
                     LineDraft(sku=sku, quantity=quantity, unit_price=Decimal(0))
                     for sku, quantity in lines
                 ),
-                number=f"{rma.number}-X",
+                number=_exchange_number(rma.number),
                 shipping_method=original.shipping_method,
                 tags=("exchange",),
                 note=f"Exchange for return {rma.number} of order {original.number}.",
@@ -81,7 +87,10 @@ def return_exchange_create(
             actor=actor,
         )
         assert result.order_id is not None
-        back = all(ln.quantity_received >= ln.quantity for ln in rma.lines.all())
+        # A closed return waits for nothing more: what had not arrived will not.
+        back = rma.state == ReturnState.CLOSED or all(
+            ln.quantity_received >= ln.quantity for ln in rma.lines.all()
+        )
         rma.exchange_order_id = result.order_id
         rma.exchange_waits_for_items = wait_for_items and not back
         rma.save(update_fields=["exchange_order", "exchange_waits_for_items"])

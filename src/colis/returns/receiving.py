@@ -51,7 +51,9 @@ def _line_for(
     rma_lines: list[ReturnLine], u: ReceivedUnits, key: str, errors: dict[str, Any]
 ) -> ReturnLine | None:
     if u.line_id is not None:
-        found = [ln for ln in rma_lines if ln.order_line_id == u.line_id or ln.pk == u.line_id]
+        # The order line's id, as the return shows it (a return line's own id may be another
+        # order line's).
+        found = [ln for ln in rma_lines if ln.order_line_id == u.line_id]
     else:
         found = [ln for ln in rma_lines if ln.sku == u.sku]
     if not found:
@@ -80,6 +82,10 @@ def _check_units(units: Sequence[ReceivedUnits], *, inspecting: bool) -> dict[st
             errors[f"{key}.disposition"] = "Give the condition with a disposition."
         if u.condition == Condition.RESELLABLE and u.disposition == Disposition.UNSELLABLE:
             errors[f"{key}.disposition"] = "A resellable unit is restocked or written off."
+        if u.condition in (Condition.DAMAGED, Condition.DEFECTIVE) and (
+            u.disposition == Disposition.RESTOCK
+        ):
+            errors[f"{key}.disposition"] = "A damaged or defective unit is kept or written off."
     return errors
 
 

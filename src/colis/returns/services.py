@@ -135,6 +135,7 @@ def return_email(rma: Return, order: Order, template: str, shop: Shop | None = N
                                 "quantity": ln.quantity,
                                 "quantity_received": ln.quantity_received,
                                 "reason": ln.reason,
+                                "note": ln.note,
                             }
                             for ln in lines
                         ],
