@@ -22,14 +22,14 @@ def test_sign_in_then_switch_to_french_and_back(page, make_user):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/app/")
     assert page.get_by_role("heading", level=1).inner_text() == "Dashboard"
-    page.get_by_label("Language").select_option("fr")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the select submits its form
+        page.get_by_label("Language").select_option("fr")
     assert page.get_by_role("heading", level=1).inner_text() == "Tableau de bord"
     assert page.locator("html").get_attribute("lang") == "fr"
     owner.refresh_from_db()
     assert owner.language == "fr"
-    page.get_by_label("Langue").select_option("en")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # the select submits its form
+        page.get_by_label("Langue").select_option("en")
     assert page.get_by_role("heading", level=1).inner_text() == "Dashboard"
 
 

@@ -16,6 +16,7 @@ from colis.api.pagination import CREATED, NO_CONTENT, Id, check_limit, cursor_de
 from colis.channels.importing import channel_import, pending_order_retry
 from colis.channels.intake import channel_webhook_receive
 from colis.channels.models import Channel, ChannelOrder, SkuMapping, SyncRecord
+from colis.channels.records import sync_record_retry
 from colis.channels.scheduler import channel_import_task
 from colis.channels.services import (
     carrier_mapping_gaps,
@@ -26,9 +27,8 @@ from colis.channels.services import (
     sku_mapping_set,
     sku_mappings_upload,
 )
-from colis.core.errors import Conflict, NotFound, ValidationError
+from colis.core.errors import NotFound, ValidationError
 from colis.core.models import OutboxMessage
-from colis.core.outbox import outbox_retry
 
 router = Router(tags=["channels"])
 
@@ -240,15 +240,7 @@ def channels_sync_records(
 @router.post("/{channel_id}/sync-records/{record_id}/retry", summary="Retry a failed push")
 def channels_sync_retry(request: HttpRequest, channel_id: Id, record_id: Id) -> Any:
     who = require(request, ORDERS_WRITE)
-    record = SyncRecord.objects.filter(channel_id=channel_id, pk=record_id).first()
-    if record is None:
-        raise NotFound("No such sync record.", code="sync_record_not_found")
-    if record.outbox_message_id is None:
-        raise Conflict("Only a push can be retried; import again instead.", code="not_a_push")
-    outbox_retry(message_id=record.outbox_message_id, actor=who)
-    SyncRecord.objects.filter(pk=record.pk).update(state="retrying")
-    record.refresh_from_db()
-    return record_out(record)
+    return record_out(sync_record_retry(record_id=record_id, channel_id=channel_id, actor=who))
 
 
 @router.get("/{channel_id}/pending-orders", summary="Orders waiting on a failing check")

@@ -47,3 +47,8 @@ def product_list(*, q: str = "", active: bool | None = None) -> QuerySet[Product
     if active is not None:
         qs = qs.filter(active=active)
     return qs
+
+
+def product_barcodes(*, product_ids: Iterable[int]) -> dict[int, str]:
+    """Product id -> barcode (blank when it has none), in one query."""
+    return dict(Product.objects.filter(pk__in=set(product_ids)).values_list("pk", "barcode"))

@@ -131,7 +131,11 @@ class SyncRecord(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["channel", "-id"], name="sync_record_log_idx")]
+        indexes = [
+            models.Index(fields=["channel", "-id"], name="sync_record_log_idx"),
+            # An order's exchanges with its channel (the order page).
+            models.Index(fields=["order_id", "-id"], name="sync_record_order_idx"),
+        ]
 
 
 class RateBucket(models.Model):

@@ -88,3 +88,30 @@ def sync_record_write(
         created_at=now,
         updated_at=now,
     )
+
+
+def order_sync_records(*, order_id: int, channel_id: int, limit: int = 20) -> list[SyncRecord]:
+    """The latest exchanges with the order's channel about this order, newest first."""
+    return list(
+        SyncRecord.objects.filter(channel_id=channel_id, order_id=order_id).order_by("-pk")[:limit]
+    )
+
+
+def sync_record_retry(*, record_id: int, channel_id: int | None = None, actor: Actor) -> SyncRecord:
+    """Queue a failed push again now. Raises NotFound, Conflict (`not_a_push`,
+    `outbox_not_failed`)."""
+    from colis.core.errors import Conflict, NotFound
+    from colis.core.outbox import outbox_retry
+
+    qs = SyncRecord.objects.filter(pk=record_id)
+    if channel_id is not None:
+        qs = qs.filter(channel_id=channel_id)
+    record = qs.first()
+    if record is None:
+        raise NotFound("No such sync record.", code="sync_record_not_found")
+    if record.outbox_message_id is None:
+        raise Conflict("Only a push can be retried; import again instead.", code="not_a_push")
+    outbox_retry(message_id=record.outbox_message_id, actor=actor)
+    SyncRecord.objects.filter(pk=record.pk).update(state="retrying")
+    record.refresh_from_db()
+    return record

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from colis.core.errors import NotFound
 from colis.inventory.models import (
@@ -86,3 +87,52 @@ def transfer_get(*, transfer_id: int) -> Transfer:
     if transfer is None:
         raise NotFound("No such transfer.", code="transfer_not_found")
     return transfer
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LevelTotals:
+    on_hand: int = 0
+    committed: int = 0
+    unsellable: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.committed
+
+
+def level_totals(
+    *, product_ids: list[int], location_id: int | None = None
+) -> dict[int, LevelTotals]:
+    """Stock of each product summed over every location (or at one), in one query."""
+    qs = InventoryLevel.objects.filter(product_id__in=product_ids)
+    if location_id is not None:
+        qs = qs.filter(location_id=location_id)
+    rows = qs.values("product_id").annotate(
+        h=Sum("on_hand"), c=Sum("committed"), u=Sum("unsellable")
+    )
+    return {
+        r["product_id"]: LevelTotals(on_hand=r["h"] or 0, committed=r["c"] or 0,
+                                     unsellable=r["u"] or 0)
+        for r in rows
+    }  # fmt: skip
+
+
+def product_levels(*, product_id: int) -> dict[int, InventoryLevel]:
+    """A product's levels by location id."""
+    return {lv.location_id: lv for lv in InventoryLevel.objects.filter(product_id=product_id)}
+
+
+def receipt_list(*, open_only: bool = True, limit: int = 100) -> list[InboundReceipt]:
+    """Receipts newest first, with their location and lines (and each line's product)."""
+    qs = InboundReceipt.objects.select_related("location").order_by("-pk")
+    if open_only:
+        qs = qs.filter(status__in=[ReceiptStatus.OPEN, ReceiptStatus.PARTIAL])
+    return list(qs.prefetch_related("lines__product")[:limit])
+
+
+def transfer_list(*, open_only: bool = True, limit: int = 100) -> list[Transfer]:
+    """Transfers newest first, with both locations and their lines (and each line's product)."""
+    qs = Transfer.objects.select_related("origin", "destination").order_by("-pk")
+    if open_only:
+        qs = qs.filter(status=TransferStatus.IN_TRANSIT)
+    return list(qs.prefetch_related("lines__product")[:limit])

@@ -55,6 +55,7 @@ class Order(models.Model):
             models.Index(fields=["fulfillment_status", "id"], name="order_fstatus_idx"),
             models.Index(fields=["channel", "id"], name="order_channel_idx"),
             models.Index(fields=["email"], name="order_email_idx"),
+            models.Index(fields=["ship_by", "id"], name="order_ship_by_idx"),
         ]
 
 

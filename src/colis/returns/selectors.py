@@ -10,7 +10,7 @@ from django.db.models import Max, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from colis.core.errors import NotFound
-from colis.core.models import Shop
+from colis.core.models import Event, Shop
 from colis.fulfillment.models import Shipment, ShipmentLine
 from colis.orders.models import Order, OrderLine
 from colis.returns.models import Refund, Return, ReturnLine, ReturnReceipt
@@ -174,3 +174,12 @@ def return_page(
 
 def refunds_for_order(order_id: int) -> list[Refund]:
     return list(Refund.objects.filter(order_id=order_id).order_by("pk"))
+
+
+def return_events(*, rma: Return, limit: int = 200) -> list[Event]:
+    """A return's timeline, newest first (its events carry the order's id, which is indexed)."""
+    return list(
+        Event.objects.filter(
+            order_id=rma.order_id, subject_type="return", subject_id=rma.pk
+        ).order_by("-pk")[:limit]
+    )

@@ -1,3 +1,0 @@
-"""(being built)"""
-
-urlpatterns: list = []
