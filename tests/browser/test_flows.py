@@ -100,7 +100,7 @@ def test_bulk_print_packing_slips_for_twenty_orders_after_the_dry_run(page, make
     page.get_by_role("button", name="Review").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Review: Print packing slips")
-    expect(page.get_by_role("status")).to_have_text("20 orders will be changed.")
+    expect(page.get_by_role("status")).to_have_text("20 orders will be printed.")
     outcomes = page.get_by_role("table", name="Result for each order")
     assert outcomes.get_by_role("row").count() == 21
     assert outcomes.get_by_text("Will do").count() == 20
