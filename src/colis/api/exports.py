@@ -24,8 +24,13 @@ from colis.core.errors import NotFound
 from colis.core.exports import csv_stream, xlsx_stream
 from colis.fulfillment.models import Shipment, ShipmentLine
 from colis.orders.models import OrderLine
-from colis.orders.selectors import OrderFilters, order_queryset, status_labels
-from colis.orders.status import STATUS_NAMES
+from colis.orders.selectors import (
+    ORDER_EXPORT_HEADER,
+    OrderFilters,
+    order_export_row,
+    order_queryset,
+    status_labels,
+)
 
 router = Router(tags=["exports"])
 PAGE = 1_000
@@ -34,14 +39,7 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-ORDER_HEADER = (
-    "id", "number", "channel", "external_id", "created_at", "status", "status_label",
-    "fulfillment_status", "financial_status", "email", "buyer_name", "ship_to_name",
-    "ship_to_company", "ship_to_line1", "ship_to_line2", "ship_to_city", "ship_to_region",
-    "ship_to_postal_code", "ship_to_country", "ship_to_phone", "currency", "subtotal",
-    "shipping_price", "tax_total", "discount_total", "total", "shipping_method", "ship_by",
-    "items", "quantity", "quantity_fulfilled", "tags", "note",
-)  # fmt: skip
+ORDER_HEADER = ORDER_EXPORT_HEADER
 SHIPMENT_HEADER = (
     "id", "order_id", "order_number", "fulfillment_order_id", "location_id", "status",
     "carrier", "carrier_name", "service", "tracking_numbers", "tracking_urls", "ship_date",
@@ -53,8 +51,6 @@ SYNC_HEADER = (
     "shipment_id", "vendor_id", "message", "attempts", "next_retry_at", "created_at",
     "updated_at",
 )  # fmt: skip
-ADDRESS_KEYS = ("name", "company", "line1", "line2", "city", "region", "postal_code", "country",
-                "phone")  # fmt: skip
 
 
 def _pages(qs: QuerySet[Any]) -> Iterator[list[Any]]:
@@ -83,17 +79,7 @@ def order_rows(filters: OrderFilters) -> Iterator[tuple[Any, ...]]:
         ):
             lines.setdefault(ln.order_id, []).append(ln)
         for o in page:
-            mine = lines.get(o.pk, [])
-            address = o.shipping_address or {}
-            yield (
-                o.pk, o.number, o.channel, o.external_id, o.created_at, STATUS_NAMES[o.status],
-                labels.get(o.status, ""), o.fulfillment_status, o.financial_status, o.email,
-                o.buyer_name, *(address.get(k, "") for k in ADDRESS_KEYS), o.currency,
-                o.subtotal, o.shipping_price, o.tax_total, o.discount_total, o.total,
-                o.shipping_method, o.ship_by, _items([(ln.sku, ln.quantity) for ln in mine]),
-                sum(ln.quantity for ln in mine), sum(ln.quantity_fulfilled for ln in mine),
-                ", ".join(str(t) for t in o.tags or ()), o.note,
-            )  # fmt: skip
+            yield order_export_row(o, lines.get(o.pk, []), labels)
 
 
 def shipment_rows(filters: OrderFilters, status: str, carrier: str) -> Iterator[tuple[Any, ...]]:

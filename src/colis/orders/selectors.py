@@ -526,18 +526,24 @@ def order_export_rows(order_ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
         for ln in OrderLine.objects.filter(order_id__in=chunk).order_by("order_id", "position"):
             lines.setdefault(ln.order_id, []).append(ln)
         for o in orders:
-            mine = lines.get(o.pk, [])
-            address = o.shipping_address or {}
-            yield (
-                o.pk, o.number, o.channel, o.external_id, o.created_at, STATUS_NAMES[o.status],
-                labels.get(o.status, ""), o.fulfillment_status, o.financial_status, o.email,
-                o.buyer_name, *(address.get(k, "") for k in _ADDRESS_KEYS), o.currency,
-                o.subtotal, o.shipping_price, o.tax_total, o.discount_total, o.total,
-                o.shipping_method, o.ship_by,
-                "; ".join(f"{ln.sku} x {ln.quantity}" for ln in mine),
-                sum(ln.quantity for ln in mine), sum(ln.quantity_fulfilled for ln in mine),
-                ", ".join(str(t) for t in o.tags or ()), o.note,
-            )  # fmt: skip
+            yield order_export_row(o, lines.get(o.pk, []), labels)
+
+
+def order_export_row(
+    o: Order, mine: Sequence[OrderLine], labels: dict[int, str]
+) -> tuple[Any, ...]:
+    """One order (with its lines) as a row of ORDER_EXPORT_HEADER."""
+    address = o.shipping_address or {}
+    return (
+        o.pk, o.number, o.channel, o.external_id, o.created_at, STATUS_NAMES[o.status],
+        labels.get(o.status, ""), o.fulfillment_status, o.financial_status, o.email,
+        o.buyer_name, *(address.get(k, "") for k in _ADDRESS_KEYS), o.currency,
+        o.subtotal, o.shipping_price, o.tax_total, o.discount_total, o.total,
+        o.shipping_method, o.ship_by,
+        "; ".join(f"{ln.sku} x {ln.quantity}" for ln in mine),
+        sum(ln.quantity for ln in mine), sum(ln.quantity_fulfilled for ln in mine),
+        ", ".join(str(t) for t in o.tags or ()), o.note,
+    )  # fmt: skip
 
 
 def order_channel_choices() -> list[str]:
