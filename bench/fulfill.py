@@ -318,7 +318,7 @@ FO = cols(
 FO_LINE = cols(
     "id, fulfillment_order_id, order_line_id, product_id, sku, quantity, quantity_fulfilled"
 )
-LEVEL = cols("id, product_id, location_id, on_hand, committed, bin, updated_at")
+LEVEL = cols("id, product_id, location_id, on_hand, committed, unsellable, bin, updated_at")
 SHIPMENT = cols(
     "id, order_id, fulfillment_order_id, location_id, status, carrier, carrier_name, service, "
     "tracking_numbers, tracking_urls, package, notes, ship_date, notify_customer, shipped_at, "
@@ -327,8 +327,8 @@ SHIPMENT = cols(
 SHIPMENT_LINE = cols("shipment_id, fulfillment_order_line_id, order_line_id, sku, quantity")
 MOVEMENT = cols(
     "level_id, product_id_snapshot, location_id_snapshot, delta_on_hand, delta_committed, "
-    "on_hand_after, committed_after, reason, note, reference, order_id, actor_kind, actor_id, "
-    "actor_label, created_at"
+    "delta_unsellable, on_hand_after, committed_after, reason, note, reference, order_id, "
+    "actor_kind, actor_id, actor_label, created_at"
 )
 EVENT = cols(ingest.EVENT_COLS)
 OUTBOX = cols(
@@ -372,7 +372,7 @@ def raw_world(total: int) -> RawWorld:
     for p, sku in enumerate(SKUS, start=1):
         loc = 2 if sku in SECOND_SITE else 1
         world.level_of[(p, loc)] = p
-        world.levels.append((p, p, loc, wanted[sku] + 5, wanted[sku], "", now))
+        world.levels.append((p, p, loc, wanted[sku] + 5, wanted[sku], 0, "", now))
     line_id = fo_id = fo_line_id = 0
     for i in range(total):
         oid = i + 1
@@ -527,6 +527,7 @@ class RawWriter:
                         s.location_id,
                         -qty,
                         -qty,
+                        0,
                         0,
                         0,
                         "shipped",

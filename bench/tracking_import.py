@@ -192,9 +192,9 @@ UPDATES = (
 )
 MOVEMENT_SQL = (
     "INSERT INTO inventory_stockmovement (level_id, product_id_snapshot, location_id_snapshot, "
-    "delta_on_hand, delta_committed, on_hand_after, committed_after, reason, note, reference, "
-    "order_id, actor_kind, actor_label, created_at) VALUES (%s, %s, 1, %s, %s, 0, 0, 'shipped', "
-    "'', %s, %s, 'system', 'bench', %s)"
+    "delta_on_hand, delta_committed, delta_unsellable, on_hand_after, committed_after, reason, "
+    "note, reference, order_id, actor_kind, actor_label, created_at) VALUES (%s, %s, 1, %s, %s, "
+    "0, 0, 0, 'shipped', '', %s, %s, 'system', 'bench', %s)"
 )
 EVENT_SQL = (
     "INSERT INTO core_event (subject_type, subject_id, order_id, kind, actor_kind, actor_label, "
