@@ -21,7 +21,6 @@ from colis.api.pagination import (
     Id,
     check_limit,
     cursor_decode,
-    cursor_encode,
     datetime_in_range,
     page,
 )
@@ -337,11 +336,7 @@ def orders_events(
     require(request, READ)
     limit = check_limit(limit)
     rows = order_events(order_id=order_id, after_id=cursor_decode(cursor), limit=limit)
-    shown = rows[:limit]
-    return {
-        "items": [event_out(e) for e in shown],
-        "next_cursor": cursor_encode(shown[-1].pk) if len(rows) > limit else None,
-    }
+    return page(rows, limit, event_out)
 
 
 @router.post("/{order_id}/cancel", summary="Cancel an order that has not shipped")

@@ -19,17 +19,21 @@ from colis.api.pagination import (
     Id,
     check_limit,
     cursor_decode,
-    cursor_encode,
     datetime_in_range,
     page,
 )
 from colis.core.actor import Actor
-from colis.core.models import Event
 from colis.returns.exchanges import return_exchange_create
 from colis.returns.models import Refund, Return
 from colis.returns.receiving import ReceivedUnits, return_inspect, return_receive, return_restock
 from colis.returns.refunds import RefundLine, refund_create
-from colis.returns.selectors import refunds_for_order, return_get, return_page, returnable_lines
+from colis.returns.selectors import (
+    refunds_for_order,
+    return_event_page,
+    return_get,
+    return_page,
+    returnable_lines,
+)
 from colis.returns.services import (
     ReturnLineDraft,
     return_approve,
@@ -314,17 +318,9 @@ def returns_events(
 ) -> Any:
     who = require(request, READ, SERVICE_WORK)
     limit = check_limit(limit)
-    return_get(return_id=return_id, location_id=_scope(who))
-    qs = Event.objects.filter(subject_type="return", subject_id=return_id).order_by("pk")
-    after = cursor_decode(cursor)
-    if after is not None:
-        qs = qs.filter(pk__gt=after)
-    rows = list(qs[: limit + 1])
-    shown = rows[:limit]
-    return {
-        "items": [event_out(e) for e in shown],
-        "next_cursor": cursor_encode(shown[-1].pk) if len(rows) > limit else None,
-    }
+    rma = return_get(return_id=return_id, location_id=_scope(who))
+    rows = return_event_page(rma=rma, after_id=cursor_decode(cursor), limit=limit)
+    return page(rows, limit, event_out)
 
 
 @router.post("/{return_id}/approve", summary="Approve a requested return")

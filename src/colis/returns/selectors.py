@@ -176,10 +176,20 @@ def refunds_for_order(order_id: int) -> list[Refund]:
     return list(Refund.objects.filter(order_id=order_id).order_by("pk"))
 
 
+def _return_events(rma: Return) -> QuerySet[Event]:
+    # A return's events carry its order's id, which is indexed (the subject index covers only
+    # events without an order).
+    return Event.objects.filter(order_id=rma.order_id, subject_type="return", subject_id=rma.pk)
+
+
 def return_events(*, rma: Return, limit: int = 200) -> list[Event]:
-    """A return's timeline, newest first (its events carry the order's id, which is indexed)."""
-    return list(
-        Event.objects.filter(
-            order_id=rma.order_id, subject_type="return", subject_id=rma.pk
-        ).order_by("-pk")[:limit]
-    )
+    """A return's timeline, newest first."""
+    return list(_return_events(rma).order_by("-pk")[:limit])
+
+
+def return_event_page(*, rma: Return, after_id: int | None, limit: int) -> list[Event]:
+    """A return's timeline, oldest first, `limit + 1` rows after `after_id`."""
+    qs = _return_events(rma).order_by("pk")
+    if after_id is not None:
+        qs = qs.filter(pk__gt=after_id)
+    return list(qs[: limit + 1])
